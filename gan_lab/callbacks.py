@@ -1,0 +1,94 @@
+"""Callbacks: sample grids, atomic `last.ckpt`, images per second and a progress bar counted in steps."""
+
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, RichProgressBar
+from pytorch_lightning.loggers import WandbLogger
+
+from gan_lab.samples import save_samples
+
+
+def _due(steps_done: int, every: int | None, total: int) -> bool:
+    return steps_done == total or bool(every) and steps_done % every == 0
+
+
+class SampleGrid(Callback):
+    """Every `every` steps and at the last step: G(fixed noise) as `samples/step_NNNNNN.png`, and to W&B."""
+
+    def __init__(self, every: int | None, total_steps: int, out_dir: Path, num_real: int = 2500) -> None:
+        self.every, self.total_steps, self.out_dir, self.num_real = every, total_steps, Path(out_dir), num_real
+        self.real = None
+
+    def _real(self, datamodule) -> torch.Tensor:
+        """Real points to plot under generated ones; image grids show generated samples only."""
+        if self.real is None:
+            points = len(datamodule.data_shape) == 1
+            self.real = datamodule.real_samples(self.num_real) if points else torch.empty(0)
+        return self.real
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        step = pl_module.steps_done
+        if not trainer.is_global_zero or not _due(step, self.every, self.total_steps):
+            return
+        path = save_samples(pl_module.sample(), self._real(trainer.datamodule), self.out_dir / f"step_{step:06d}.png", title=f"step {step}")
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
+
+
+class LastCheckpoint(Callback):
+    """Saves `last.ckpt` every `every` steps and at the last step, with the run's resolved config inside.
+
+    Lightning's checkpoint IO writes through an fsspec transaction (a temporary file, then a rename), so a
+    kill mid-write leaves the previous `last.ckpt` intact. Only rank zero writes.
+    """
+
+    def __init__(self, every: int | None, total_steps: int, dirpath: Path, config: dict) -> None:
+        self.every, self.total_steps, self.path, self.config = every, total_steps, Path(dirpath) / "last.ckpt", config
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        if _due(pl_module.steps_done, self.every, self.total_steps):
+            trainer.save_checkpoint(self.path)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint["gan_lab"] = {"config": self.config, "steps_done": pl_module.steps_done}
+
+
+class ImagesPerSecond(Callback):
+    """Logs throughput (`perf/img_per_sec`, all processes together) and keeps the run's mean for metrics.json.
+
+    Timed from one batch end to the next, so data loading counts; the first batch (warm-up) does not.
+    """
+
+    def __init__(self) -> None:
+        self.images, self.seconds, self._last = 0, 0.0, None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int):
+        now = time.perf_counter()
+        if self._last is not None:
+            images = len(batch[0]) * trainer.world_size
+            self.images, self.seconds = self.images + images, self.seconds + (now - self._last)
+            pl_module.log("perf/img_per_sec", images / (now - self._last), prog_bar=True)
+        self._last = now
+
+    @property
+    def mean(self) -> float:
+        return self.images / self.seconds if self.seconds else 0.0
+
+
+class StepProgressBar(RichProgressBar):
+    """A rich bar over the run's `train.steps` (Lightning would count epochs or optimizer steps)."""
+
+    def __init__(self, total_steps: int) -> None:
+        super().__init__(leave=True)
+        self.total_steps = total_steps
+
+    @property
+    def total_train_batches(self) -> int:
+        return self.total_steps
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        return "Training"

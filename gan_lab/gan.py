@@ -1,0 +1,116 @@
+"""The GAN LightningModule: manual optimization, `n_critic` D updates then one G update per batch."""
+
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+from lightning_fabric.utilities.seed import _collect_rng_states, _set_rng_states
+from torch import Tensor
+from torch.optim import Optimizer
+
+from gan_lab.models import GANNets
+
+
+class GAN(pl.LightningModule):
+    """Trains `nets.generator` against `nets.discriminator` with an adversarial `loss`.
+
+    The user-visible step is the number of generator updates (`steps_done`). Lightning's `global_step` counts
+    every optimizer step, n_critic + 1 per batch, so it is never shown.
+    """
+
+    def __init__(
+        self,
+        nets: GANNets,
+        loss,
+        optimizer: Callable[..., Optimizer],
+        lr_g: float,
+        lr_d: float,
+        n_critic: int = 1,
+        grad_clip: float | None = None,
+        num_samples: int = 64,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.generator, self.discriminator, self.nz = nets.generator, nets.discriminator, nets.nz
+        self.loss, self.optimizer, self.lr_g, self.lr_d = loss, optimizer, lr_g, lr_d
+        self.n_critic, self.grad_clip = n_critic, grad_clip
+        # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
+        self.register_buffer("fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed)))
+        self._rng_to_restore: dict | None = None
+
+    @property
+    def steps_done(self) -> int:
+        return self.global_step // (self.n_critic + 1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [
+            self.optimizer(self.discriminator.parameters(), lr=self.lr_d),
+            self.optimizer(self.generator.parameters(), lr=self.lr_g),
+        ]
+
+    def _update(self, optimizer, loss: Tensor) -> None:
+        # toggle_optimizer freezes the other network, so its weights get no gradients (and DDP no reductions).
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real = batch[0]
+        opt_d, opt_g = self.optimizers()
+        z_shape = (real.size(0), self.nz)
+
+        self.toggle_optimizer(opt_d)
+        for _ in range(self.n_critic):
+            with torch.no_grad():
+                fake = self.generator(torch.randn(z_shape, device=self.device))
+            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+            loss_d = self.loss.discriminator(real_logits, fake_logits)
+            self._update(opt_d, loss_d)
+        self.untoggle_optimizer(opt_d)
+
+        self.toggle_optimizer(opt_g)
+        gen_logits = self.discriminator(self.generator(torch.randn(z_shape, device=self.device)))
+        loss_g = self.loss.generator(gen_logits)
+        self._update(opt_g, loss_g)
+        self.untoggle_optimizer(opt_g)
+
+        self.log_dict({"loss/d": loss_d, "loss/g": loss_g}, prog_bar=True)
+        self.log_dict(
+            {
+                # Probabilities, as in the DCGAN paper's D(x) and D(G(z)); D itself returns logits.
+                "d/real": torch.sigmoid(real_logits.detach().float()).mean(),
+                "d/fake": torch.sigmoid(fake_logits.detach().float()).mean(),
+                "lr/g": opt_g.param_groups[0]["lr"],
+                "lr/d": opt_d.param_groups[0]["lr"],
+            }
+        )
+
+    def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
+        # Clip here rather than in training_step: under 16-mixed, Lightning has unscaled the gradients by now.
+        if self.grad_clip:
+            self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
+
+    @torch.no_grad()
+    def sample(self, z: Tensor | None = None) -> Tensor:
+        """G(z) in eval mode (batch-norm running statistics); the fixed noise by default."""
+        was_training = self.generator.training
+        self.generator.eval()
+        out = self.generator(self.fixed_z if z is None else z)
+        self.generator.train(was_training)
+        return out.float()
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["rng_states"] = _collect_rng_states()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        # Applied at train start, after everything that runs between loading and the first batch.
+        self._rng_to_restore = checkpoint.get("rng_states")
+
+    def on_train_start(self) -> None:
+        if self._rng_to_restore is not None:
+            _set_rng_states(self._rng_to_restore)
+            self._rng_to_restore = None

@@ -1,0 +1,82 @@
+"""DCGAN (Radford et al. 2015), laid out as in pytorch/examples' dcgan/main.py.
+
+At 64x64 the networks are that example's layer for layer; other sizes add or remove one stride-2 stage per
+factor of two. 28x28 (MNIST) starts from a 7x7 map instead of 4x4. D returns logits: the sigmoid lives in the
+loss (`*_with_logits`), which is safe under autocast.
+"""
+
+import math
+
+from torch import Tensor, nn
+
+from gan_lab.errors import ConfigError
+from gan_lab.models import GANNets, init_dcgan_weights
+
+SUPPORTED_SIZES = (28, 32, 64, 128)
+
+
+def _layout(image_size: int) -> tuple[int, int]:
+    """(side of the smallest feature map, number of stride-2 stages) for an image size."""
+    if image_size not in SUPPORTED_SIZES:
+        raise ConfigError(
+            f"dataset.image_size={image_size} is not supported by model=dcgan; "
+            f"choose one of {', '.join(map(str, SUPPORTED_SIZES))}."
+        )
+    start = 7 if image_size == 28 else 4
+    return start, int(math.log2(image_size // start))
+
+
+class Generator(nn.Module):
+    def __init__(self, nz: int, ngf: int, channels: int, image_size: int) -> None:
+        super().__init__()
+        start, stages = _layout(image_size)
+        width = ngf * 2 ** (stages - 1)
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(nz, width, start, 1, 0, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+        ]
+        for _ in range(stages - 1):
+            layers += [
+                nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width // 2),
+                nn.ReLU(True),
+            ]
+            width //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.main(z[:, :, None, None])
+
+
+class Discriminator(nn.Module):
+    def __init__(self, ndf: int, channels: int, image_size: int) -> None:
+        super().__init__()
+        start, stages = _layout(image_size)
+        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        width = ndf
+        for _ in range(stages - 1):
+            layers += [
+                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(width * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            width *= 2
+        layers.append(nn.Conv2d(width, 1, start, 1, 0, bias=False))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.main(x).flatten()
+
+
+def dcgan(data_shape: tuple[int, ...], nz: int = 100, ngf: int = 64, ndf: int = 64) -> GANNets:
+    """Build a DCGAN pair for images of `data_shape` = (channels, size, size)."""
+    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
+        raise ConfigError(f"model=dcgan needs square images (C, H, W); this dataset gives shape {data_shape}.")
+    channels, image_size, _ = data_shape
+    generator = Generator(nz, ngf, channels, image_size)
+    discriminator = Discriminator(ndf, channels, image_size)
+    generator.apply(init_dcgan_weights)
+    discriminator.apply(init_dcgan_weights)
+    return GANNets(generator, discriminator, nz)

@@ -1,0 +1,28 @@
+"""Pictures of what a generator makes: an image grid, or real vs generated points for 2D data."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import save_image  # noqa: E402
+
+
+def save_samples(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str = "") -> Path:
+    """Write `fake` as a PNG at `path`: an 8-wide grid for images, a scatter over `real` for 2D points."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fake, real = fake.detach().float().cpu(), real.detach().float().cpu()
+    if fake.dim() == 2:
+        fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+        ax.scatter(real[:, 0], real[:, 1], s=4, c="tab:blue", alpha=0.4, label="real")
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="tab:red", alpha=0.6, label="generated")
+        lim = 1.15 * real.abs().max().item()
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title)
+        ax.legend(loc="upper right", markerscale=3)
+        fig.savefig(path, bbox_inches="tight")
+        plt.close(fig)
+    else:
+        save_image(fake, path, nrow=8, normalize=True, value_range=(-1, 1), padding=2)
+    return path

@@ -1,0 +1,129 @@
+"""One training run from a composed config: build, check, fit, summarise."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from pytorch_lightning.utilities import rank_zero_info
+
+from gan_lab.callbacks import ImagesPerSecond, LastCheckpoint, SampleGrid, StepProgressBar
+from gan_lab.classify import Classifier
+from gan_lab.config import validate
+from gan_lab.data import DataModule
+from gan_lab.gan import GAN
+from gan_lab.loggers import build_logger, finish_logger
+from gan_lab.models import GANNets
+
+
+def build_model(cfg: DictConfig, data_shape: tuple[int, ...]) -> GAN | Classifier:
+    """A GAN when the model config builds a generator/discriminator pair, else a classifier."""
+    built = instantiate(cfg.model)(data_shape=data_shape)
+    optimizer = instantiate(cfg.optimizer)
+    if isinstance(built, GANNets):
+        return GAN(
+            built,
+            loss=instantiate(cfg.loss),
+            optimizer=optimizer,
+            lr_g=cfg.train.lr_g,
+            lr_d=cfg.train.lr_d,
+            n_critic=cfg.train.n_critic,
+            grad_clip=cfg.train.grad_clip,
+            num_samples=cfg.samples.num,
+            seed=cfg.seed,
+        )
+    return Classifier(built, optimizer=optimizer, lr=cfg.optimizer.lr)
+
+
+def _parameters(module) -> str:
+    return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f}M"
+
+
+def _describe(model: GAN | Classifier) -> str:
+    if isinstance(model, GAN):
+        return f"G {_parameters(model.generator)} params, D {_parameters(model.discriminator)} params"
+    return f"classifier {_parameters(model)} params"
+
+
+def _relaunch_ddp_into_this_run() -> None:
+    """Make Lightning's DDP child processes join this job's folder and config.
+
+    Lightning starts ranks > 0 as `python -m gan_lab <sys.argv[1:]> hydra.run.dir=<hydra.run.dir>`. Under
+    --multirun that would re-run the whole sweep in a fresh folder (lightning-hydra-template #393), so hand it
+    this job's own overrides and output folder instead.
+    """
+    if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
+        return
+    hydra = HydraConfig.get()
+    sys.argv = [sys.argv[0], *hydra.overrides.task]
+    with read_write(hydra), open_dict(hydra):
+        hydra.run.dir = hydra.runtime.output_dir
+
+
+def run(cfg: DictConfig) -> dict:
+    """Train as `cfg` says; return (and write to <run folder>/metrics.json) the final metrics."""
+    validate(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    out = Path(cfg.paths.output_dir)
+
+    datamodule: DataModule = instantiate(cfg.dataset)
+    model = build_model(cfg, datamodule.data_shape)
+    datamodule.prepare_data()
+    datamodule.setup("fit")  # missing or empty data fails here, before any training
+
+    steps = cfg.train.steps
+    config = OmegaConf.to_container(cfg, resolve=True)
+    throughput = ImagesPerSecond()
+    callbacks = [
+        throughput,
+        StepProgressBar(steps),
+        LastCheckpoint(cfg.checkpoint.every, steps, out / "checkpoints", config),
+    ]
+    if isinstance(model, GAN):
+        callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
+    logger = build_logger(cfg)
+    optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        max_steps=steps * optimizer_steps_per_batch,
+        max_epochs=-1,
+        callbacks=callbacks,
+        logger=logger or False,
+        default_root_dir=str(out),
+        enable_checkpointing=False,  # gan_lab writes last.ckpt itself, counted in its own steps
+        use_distributed_sampler=False,  # the ResumableSampler shards per rank itself
+    )
+    if logger is not None:
+        logger.log_hyperparams(config)
+    rank_zero_info(
+        f"gan_lab | {cfg.experiment_name} | data {datamodule.name} {len(datamodule.train_set)} x "
+        f"{'x'.join(map(str, datamodule.data_shape))} | {_describe(model)} | "
+        f"{trainer.strategy.root_device.type} x {trainer.world_size}, precision {trainer.precision} | "
+        f"{steps} steps | out {out}"
+    )
+
+    _relaunch_ddp_into_this_run()
+    start = time.perf_counter()
+    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    results = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    if isinstance(model, Classifier):
+        datamodule.setup("test")
+        for key, value in trainer.test(model, datamodule=datamodule, verbose=False)[0].items():
+            results[key] = float(value)
+    metrics = {
+        "experiment": cfg.experiment_name,
+        "steps": model.steps_done,
+        "wall_time_s": round(time.perf_counter() - start, 2),
+        "images_per_sec": round(throughput.mean, 1),
+        "final": results,
+    }
+    if trainer.is_global_zero:
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        finish_logger(logger, out / "checkpoints" / "last.ckpt")
+    rank_zero_info(f"gan_lab | done in {metrics['wall_time_s']:.0f}s | outputs in {out}")
+    return metrics

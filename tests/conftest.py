@@ -1,0 +1,116 @@
+"""Shared helpers: real Hydra composition into a temporary run folder, tiny datasets on disk, the CLI."""
+
+import gzip
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+from PIL import Image
+
+from gan_lab.config import config_dir
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
+
+# Small, fast settings on top of any experiment: the real code paths, a fraction of the work.
+TINY = ["train.steps=3", "dataset.num_workers=0", "dataset.batch_size=8", "samples.every=2", "checkpoint.every=2"]
+
+
+def shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent: the real datasets live in ../shared/data beside the project")
+    return path
+
+
+def compose_run(overrides: list[str], out: Path) -> DictConfig:
+    """Compose conf/train.yaml as `python -m gan_lab` would, with the run folder at `out`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(out)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(out)
+        del cfg.hydra
+    return cfg
+
+
+def train(overrides: list[str], out: Path) -> dict:
+    from gan_lab.train import run
+
+    return run(compose_run(overrides, out))
+
+
+def cli(args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run `python -m gan_lab ARGS` in `cwd` as a user would."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "gan_lab", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def write_idx(folder: Path, n_train: int = 64, n_test: int = 32, seed: int = 0) -> Path:
+    """The four MNIST IDX .gz files, as distributed, holding random 28x28 digits with labels 0..9."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">II", 2049, n) + labels.tobytes())
+    return folder
+
+
+def write_images(folder: Path, n: int = 16, size: tuple[int, int] = (64, 64), mode: str = "RGB", ext: str = "jpg"):
+    rng = np.random.default_rng(n)
+    folder.mkdir(parents=True, exist_ok=True)
+    channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]
+    for i in range(n):
+        pixels = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+        Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode).save(folder / f"{i:04d}.{ext}")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Keep caches, W&B state and credentials out of the user's home."""
+    monkeypatch.setenv("GAN_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path / "wandb"))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    yield
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def mnist_idx(tmp_path_factory) -> Path:
+    return write_idx(tmp_path_factory.mktemp("mnist"))
+
+
+@pytest.fixture(scope="session")
+def faces(tmp_path_factory) -> Path:
+    return write_images(tmp_path_factory.mktemp("faces"), n=24)
+
+
+def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
+    """Point an experiment at tiny generated data of the right layout."""
+    if "mnist" in experiment:
+        extra = ["dataset.val_size=16"] if experiment.startswith("classifier") else []
+        return [f"dataset.root={mnist}", "dataset.download=false", *extra]
+    if experiment in ("dcgan_celeba", "dcgan_anime"):
+        return [f"dataset.root={faces}"]
+    return []
