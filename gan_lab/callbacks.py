@@ -19,7 +19,12 @@ class SampleGrid(Callback):
     """Every `every` steps and at the last step: G(fixed noise) as `samples/step_NNNNNN.png`, and to W&B."""
 
     def __init__(self, every: int | None, total_steps: int, out_dir: Path, num_real: int = 2500) -> None:
-        self.every, self.total_steps, self.out_dir, self.num_real = every, total_steps, Path(out_dir), num_real
+        self.every, self.total_steps, self.out_dir, self.num_real = (
+            every,
+            total_steps,
+            Path(out_dir),
+            num_real,
+        )
         self.real = None
 
     def _real(self, datamodule) -> torch.Tensor:
@@ -33,7 +38,12 @@ class SampleGrid(Callback):
         step = pl_module.steps_done
         if not trainer.is_global_zero or not _due(step, self.every, self.total_steps):
             return
-        path = save_samples(pl_module.sample(), self._real(trainer.datamodule), self.out_dir / f"step_{step:06d}.png", title=f"step {step}")
+        path = save_samples(
+            pl_module.sample(),
+            self._real(trainer.datamodule),
+            self.out_dir / f"step_{step:06d}.png",
+            title=f"step {step}",
+        )
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
@@ -47,13 +57,20 @@ class LastCheckpoint(Callback):
     """
 
     def __init__(self, every: int | None, total_steps: int, dirpath: Path, config: dict) -> None:
-        self.every, self.total_steps, self.path, self.config = every, total_steps, Path(dirpath) / "last.ckpt", config
+        self.every, self.total_steps, self.path, self.config = (
+            every,
+            total_steps,
+            Path(dirpath) / "last.ckpt",
+            config,
+        )
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         if _due(pl_module.steps_done, self.every, self.total_steps):
             trainer.save_checkpoint(self.path)
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
+    ) -> None:
         checkpoint["gan_lab"] = {"config": self.config, "steps_done": pl_module.steps_done}
 
 
@@ -66,7 +83,9 @@ class ImagesPerSecond(Callback):
     def __init__(self) -> None:
         self.images, self.seconds, self._last = 0, 0.0, None
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int):
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int
+    ):
         now = time.perf_counter()
         if self._last is not None:
             images = len(batch[0]) * trainer.world_size

@@ -30,7 +30,11 @@ class Classifier(pl.LightningModule):
         acc = (logits.argmax(1) == y).float().mean()
         on_step = stage == "train"
         self.log_dict(
-            {f"{stage}/loss": loss, f"{stage}/acc": acc}, prog_bar=True, on_step=on_step, on_epoch=not on_step, sync_dist=not on_step
+            {f"{stage}/loss": loss, f"{stage}/acc": acc},
+            prog_bar=True,
+            on_step=on_step,
+            on_epoch=not on_step,
+            sync_dist=not on_step,
         )
         return loss
 

@@ -24,17 +24,39 @@ def _require(ok: bool, key: str, value, allowed: str) -> None:
 def validate(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first key whose value cannot work."""
     train = cfg.train
-    _require(isinstance(train.steps, int) and train.steps > 0, "train.steps", train.steps, "use a positive integer")
     _require(
-        isinstance(train.n_critic, int) and train.n_critic >= 1, "train.n_critic", train.n_critic, "use an integer >= 1"
+        isinstance(train.steps, int) and train.steps > 0, "train.steps", train.steps, "use a positive integer"
+    )
+    _require(
+        isinstance(train.n_critic, int) and train.n_critic >= 1,
+        "train.n_critic",
+        train.n_critic,
+        "use an integer >= 1",
     )
     for key in ("lr_g", "lr_d"):
         _require(train[key] > 0, f"train.{key}", train[key], "use a positive learning rate")
-    _require(train.grad_clip is None or train.grad_clip > 0, "train.grad_clip", train.grad_clip, "use null or > 0")
+    _require(
+        train.grad_clip is None or train.grad_clip > 0, "train.grad_clip", train.grad_clip, "use null or > 0"
+    )
     batch_size = cfg.dataset.batch_size
-    _require(isinstance(batch_size, int) and batch_size > 0, "dataset.batch_size", batch_size, "use a positive integer")
+    _require(
+        isinstance(batch_size, int) and batch_size > 0,
+        "dataset.batch_size",
+        batch_size,
+        "use a positive integer",
+    )
     precision = cfg.trainer.precision
-    _require(precision in PRECISIONS, "trainer.precision", precision, f"use one of {', '.join(map(str, PRECISIONS))}")
+    _require(
+        precision in PRECISIONS,
+        "trainer.precision",
+        precision,
+        f"use one of {', '.join(map(str, PRECISIONS))}",
+    )
     for key in ("samples.every", "checkpoint.every"):
         every = cfg.samples.every if key == "samples.every" else cfg.checkpoint.every
-        _require(every is None or (isinstance(every, int) and every > 0), key, every, "use null or a positive integer")
+        _require(
+            every is None or (isinstance(every, int) and every > 0),
+            key,
+            every,
+            "use null or a positive integer",
+        )

@@ -36,7 +36,9 @@ class GAN(pl.LightningModule):
         self.loss, self.optimizer, self.lr_g, self.lr_d = loss, optimizer, lr_g, lr_d
         self.n_critic, self.grad_clip = n_critic, grad_clip
         # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
-        self.register_buffer("fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed)))
+        self.register_buffer(
+            "fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed))
+        )
         self._rng_to_restore: dict | None = None
 
     @property
@@ -104,7 +106,11 @@ class GAN(pl.LightningModule):
         return out.float()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["rng_states"] = _collect_rng_states()
+        states = _collect_rng_states()
+        # NumPy's key array as a list keeps the checkpoint loadable with torch.load(weights_only=True).
+        kind, keys, *rest = states["numpy"]
+        states["numpy"] = (kind, keys.tolist(), *rest)
+        checkpoint["rng_states"] = states
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         # Applied at train start, after everything that runs between loading and the first batch.

@@ -38,7 +38,9 @@ def build_logger(cfg: DictConfig) -> Logger | None:
     if not cfg.logger._target_.endswith("WandbLogger"):
         return instantiate(cfg.logger)
     sweep = _sweep()
-    offline = bool(cfg.logger.offline) or not wandb_credentials_found() or os.environ.get("WANDB_MODE") == "offline"
+    offline = (
+        bool(cfg.logger.offline) or not wandb_credentials_found() or os.environ.get("WANDB_MODE") == "offline"
+    )
     group = cfg.logger.group or (f"{cfg.experiment_name}-{sweep[0]}" if sweep else None)
     name = cfg.logger.name or (f"{cfg.experiment_name}-{sweep[1]}" if sweep else cfg.experiment_name)
     return instantiate(cfg.logger, offline=offline, group=group, name=name)

@@ -4,9 +4,12 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
@@ -50,19 +53,30 @@ def _describe(model: GAN | Classifier) -> str:
     return f"classifier {_parameters(model)} params"
 
 
-def _relaunch_ddp_into_this_run() -> None:
-    """Make Lightning's DDP child processes join this job's folder and config.
+@contextmanager
+def ddp_job_scope(trainer: pl.Trainer) -> Iterator[None]:
+    """Make one Hydra job own its DDP processes, then leave the launching process as it found it.
 
     Lightning starts ranks > 0 as `python -m gan_lab <sys.argv[1:]> hydra.run.dir=<hydra.run.dir>`. Under
     --multirun that would re-run the whole sweep in a fresh folder (lightning-hydra-template #393), so hand it
-    this job's own overrides and output folder instead.
+    this job's own overrides and folder instead. Afterwards, drop the process group and the LOCAL_RANK etc.
+    that Lightning left in os.environ, or the next job of the sweep would think it is a child process.
     """
-    if not HydraConfig.initialized() or "LOCAL_RANK" in os.environ:
-        return
-    hydra = HydraConfig.get()
-    sys.argv = [sys.argv[0], *hydra.overrides.task]
-    with read_write(hydra), open_dict(hydra):
-        hydra.run.dir = hydra.runtime.output_dir
+    saved_argv, saved_env = list(sys.argv), dict(os.environ)
+    launching = trainer.world_size > 1 and "LOCAL_RANK" not in os.environ and HydraConfig.initialized()
+    if launching:
+        hydra = HydraConfig.get()
+        sys.argv = [sys.argv[0], *hydra.overrides.task]
+        with read_write(hydra), open_dict(hydra):
+            hydra.run.dir = hydra.runtime.output_dir
+    try:
+        yield
+    finally:
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        sys.argv = saved_argv
+        os.environ.clear()
+        os.environ.update(saved_env)
 
 
 def run(cfg: DictConfig) -> dict:
@@ -107,14 +121,15 @@ def run(cfg: DictConfig) -> dict:
         f"{steps} steps | out {out}"
     )
 
-    _relaunch_ddp_into_this_run()
     start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-    results = {k: float(v) for k, v in trainer.callback_metrics.items()}
-    if isinstance(model, Classifier):
-        datamodule.setup("test")
-        for key, value in trainer.test(model, datamodule=datamodule, verbose=False)[0].items():
-            results[key] = float(value)
+    with ddp_job_scope(trainer):
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        results = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        if isinstance(model, Classifier):
+            datamodule.setup("test")
+            results.update(
+                {k: float(v) for k, v in trainer.test(model, datamodule, verbose=False)[0].items()}
+            )
     metrics = {
         "experiment": cfg.experiment_name,
         "steps": model.steps_done,

@@ -21,7 +21,13 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
 
 # Small, fast settings on top of any experiment: the real code paths, a fraction of the work.
-TINY = ["train.steps=3", "dataset.num_workers=0", "dataset.batch_size=8", "samples.every=2", "checkpoint.every=2"]
+TINY = [
+    "train.steps=3",
+    "dataset.num_workers=0",
+    "dataset.batch_size=8",
+    "samples.every=2",
+    "checkpoint.every=2",
+]
 
 
 def shared(name: str) -> Path:
@@ -52,11 +58,18 @@ def train(overrides: list[str], out: Path) -> dict:
     return run(compose_run(overrides, out))
 
 
-def cli(args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def cli(
+    args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """Run `python -m gan_lab ARGS` in `cwd` as a user would."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "gan_lab", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "gan_lab", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -74,7 +87,9 @@ def write_idx(folder: Path, n_train: int = 64, n_test: int = 32, seed: int = 0) 
     return folder
 
 
-def write_images(folder: Path, n: int = 16, size: tuple[int, int] = (64, 64), mode: str = "RGB", ext: str = "jpg"):
+def write_images(
+    folder: Path, n: int = 16, size: tuple[int, int] = (64, 64), mode: str = "RGB", ext: str = "jpg"
+):
     rng = np.random.default_rng(n)
     folder.mkdir(parents=True, exist_ok=True)
     channels = {"RGB": 3, "RGBA": 4, "L": 1}[mode]

@@ -2,11 +2,11 @@ import itertools
 
 import pytest
 import torch
-
 from conftest import compose_run, shared, write_idx, write_images
+from hydra.utils import instantiate
+
 from gan_lab.data.sampler import ResumableSampler
 from gan_lab.errors import DataError
-from hydra.utils import instantiate
 
 
 def datamodule(tmp_path, *overrides):
@@ -54,7 +54,9 @@ def test_ring_means_lie_on_the_circle(tmp_path):
 
 def test_mnist_from_a_folder_of_idx_gz_files(tmp_path):
     root = write_idx(tmp_path / "idx", n_train=20, n_test=10)
-    dm = datamodule(tmp_path, "dataset=mnist", f"dataset.root={root}", "dataset.download=false", "dataset.batch_size=4")
+    dm = datamodule(
+        tmp_path, "dataset=mnist", f"dataset.root={root}", "dataset.download=false", "dataset.batch_size=4"
+    )
     dm.setup()
     x, y = dm.train_set[3]
     assert len(dm.train_set) == 20 and len(dm.test_set) == 10
@@ -70,7 +72,9 @@ def test_mnist_image_size_and_channels_are_applied(tmp_path):
 
 
 def test_missing_mnist_without_download_names_folder_and_files(tmp_path):
-    dm = datamodule(tmp_path, "dataset=mnist", f"dataset.root={tmp_path / 'nowhere'}", "dataset.download=false")
+    dm = datamodule(
+        tmp_path, "dataset=mnist", f"dataset.root={tmp_path / 'nowhere'}", "dataset.download=false"
+    )
     with pytest.raises(DataError, match=r"nowhere.*train-images-idx3-ubyte.gz.*dataset.root"):
         dm.prepare_data()
 

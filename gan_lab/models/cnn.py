@@ -6,7 +6,9 @@ from torch import Tensor, nn
 class CNNClassifier(nn.Module):
     """Two conv blocks and an MLP head. `features(x)` is the penultimate layer, for FID-style metrics."""
 
-    def __init__(self, data_shape: tuple[int, ...], num_classes: int = 10, width: int = 32, feature_dim: int = 128):
+    def __init__(
+        self, data_shape: tuple[int, ...], num_classes: int = 10, width: int = 32, feature_dim: int = 128
+    ):
         super().__init__()
         channels, height, width_px = data_shape
         self.body = nn.Sequential(

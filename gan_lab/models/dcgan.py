@@ -73,7 +73,9 @@ class Discriminator(nn.Module):
 def dcgan(data_shape: tuple[int, ...], nz: int = 100, ngf: int = 64, ndf: int = 64) -> GANNets:
     """Build a DCGAN pair for images of `data_shape` = (channels, size, size)."""
     if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise ConfigError(f"model=dcgan needs square images (C, H, W); this dataset gives shape {data_shape}.")
+        raise ConfigError(
+            f"model=dcgan needs square images (C, H, W); this dataset gives shape {data_shape}."
+        )
     channels, image_size, _ = data_shape
     generator = Generator(nz, ngf, channels, image_size)
     discriminator = Discriminator(ndf, channels, image_size)

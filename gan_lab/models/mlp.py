@@ -18,7 +18,9 @@ def _mlp(sizes: list[int], act: nn.Module, batch_norm: bool) -> list[nn.Module]:
 
 
 class MLPGenerator(nn.Module):
-    def __init__(self, nz: int, hidden: int, depth: int, data_shape: tuple[int, ...], batch_norm: bool) -> None:
+    def __init__(
+        self, nz: int, hidden: int, depth: int, data_shape: tuple[int, ...], batch_norm: bool
+    ) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
         out = math.prod(self.data_shape)
@@ -46,5 +48,7 @@ def mlp_gan(
 ) -> GANNets:
     """Build an MLP generator and discriminator, each with `depth` hidden layers of `hidden` units."""
     return GANNets(
-        MLPGenerator(nz, hidden, depth, data_shape, batch_norm), MLPDiscriminator(hidden, depth, data_shape), nz
+        MLPGenerator(nz, hidden, depth, data_shape, batch_norm),
+        MLPDiscriminator(hidden, depth, data_shape),
+        nz,
     )

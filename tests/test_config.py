@@ -1,0 +1,96 @@
+import pytest
+from conftest import EXPERIMENTS, compose_run
+
+from gan_lab.config import validate
+from gan_lab.errors import ConfigError
+
+ALL = ["quickstart", "mlp_mnist", "dcgan_mnist", "dcgan_fashion_mnist", "dcgan_celeba", "dcgan_anime",
+       "classifier_mnist"]  # fmt: skip
+
+
+def test_every_experiment_named_in_the_docs_exists():
+    assert set(ALL) <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_composes_and_validates(tmp_path, experiment):
+    cfg = compose_run([f"experiment={experiment}"], tmp_path)
+    validate(cfg)
+    assert cfg.experiment_name == experiment
+
+
+@pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e.startswith("dcgan")])
+def test_dcgan_experiments_follow_the_published_recipe(tmp_path, experiment):
+    cfg = compose_run([f"experiment={experiment}"], tmp_path)
+    assert cfg.dataset.batch_size == 128 and cfg.model.nz == 100
+    assert cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 2e-4
+    assert list(cfg.optimizer.betas) == [0.5, 0.999]
+
+
+def test_default_run_is_quickstart_on_the_gaussian_grid(tmp_path):
+    cfg = compose_run([], tmp_path)
+    assert cfg.experiment_name == "quickstart" and cfg.dataset._target_.endswith("GaussianGridDataModule")
+
+
+def test_command_line_group_choice_beats_the_experiment(tmp_path):
+    cfg = compose_run(["experiment=dcgan_mnist", "dataset=fashion_mnist"], tmp_path)
+    assert cfg.dataset._target_.endswith("FashionMNISTDataModule")
+
+
+def test_optimizer_lr_sets_both_networks_and_ttur_splits_them(tmp_path):
+    cfg = compose_run(["optimizer.lr=1e-3"], tmp_path)
+    assert cfg.train.lr_g == cfg.train.lr_d == 1e-3
+    cfg = compose_run(["train.lr_g=1e-4", "train.lr_d=4e-4"], tmp_path)
+    assert (cfg.train.lr_g, cfg.train.lr_d) == (1e-4, 4e-4)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
+def test_optimizers_are_partials(tmp_path, name):
+    import torch
+    from hydra.utils import instantiate
+
+    cfg = compose_run([f"optimizer={name}"], tmp_path)
+    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    assert optimizer.param_groups[0]["lr"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("train.steps=0", r"train.steps=0"),
+        ("train.n_critic=0", r"train.n_critic=0 .*integer >= 1"),
+        ("dataset.batch_size=0", r"dataset.batch_size=0 .*positive integer"),
+        ("trainer.precision=8-mixed", r"trainer.precision='8-mixed'.*32, 32-true, bf16-mixed, 16-mixed"),
+        ("train.lr_d=-1", r"train.lr_d=-1"),
+        ("samples.every=0", r"samples.every=0"),
+    ],
+)
+def test_values_that_cannot_work_are_named(tmp_path, override, message):
+    with pytest.raises(ConfigError, match=message):
+        validate(compose_run([override], tmp_path))
+
+
+@pytest.mark.parametrize("trainer", ["default", "gpu", "ddp", "ddp_cpu"])
+@pytest.mark.parametrize("precision", ["32", "bf16-mixed", "16-mixed"])
+def test_trainer_configs_compose(tmp_path, trainer, precision):
+    cfg = compose_run([f"trainer={trainer}", f"trainer.precision={precision}"], tmp_path)
+    validate(cfg)
+    if trainer.startswith("ddp"):
+        assert cfg.trainer.strategy.find_unused_parameters is True
+
+
+def test_multi_node_and_slurm_launcher_compose(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from gan_lab.config import config_dir
+
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=["hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2"],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
+    assert cfg.trainer.num_nodes == 2
