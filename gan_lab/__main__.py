@@ -4,6 +4,7 @@ import sys
 
 import hydra
 from omegaconf import DictConfig
+from omegaconf.errors import MissingMandatoryValue
 
 from gan_lab.config import config_dir
 from gan_lab.errors import GanLabError
@@ -17,6 +18,8 @@ def main(cfg: DictConfig) -> None:
         run(cfg)
     except GanLabError as error:
         sys.exit(f"gan_lab: error: {error}")
+    except MissingMandatoryValue as error:
+        sys.exit(f"gan_lab: error: {error.full_key} has no value: set it, e.g. {error.full_key}=...")
 
 
 if __name__ == "__main__":

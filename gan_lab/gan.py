@@ -34,7 +34,7 @@ class GAN(pl.LightningModule):
         self.automatic_optimization = False
         self.generator, self.discriminator, self.nz = nets.generator, nets.discriminator, nets.nz
         self.loss, self.optimizer, self.lr_g, self.lr_d = loss, optimizer, lr_g, lr_d
-        self.n_critic, self.grad_clip = n_critic, grad_clip
+        self.n_critic, self.grad_clip, self.seed = n_critic, grad_clip, seed
         # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
         self.register_buffer(
             "fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed))
@@ -120,3 +120,5 @@ class GAN(pl.LightningModule):
         if self._rng_to_restore is not None:
             _set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None
+        elif self.trainer.world_size > 1:
+            torch.manual_seed(self.seed + self.global_rank)  # each rank draws its own noise

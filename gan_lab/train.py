@@ -4,6 +4,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +102,8 @@ def run(cfg: DictConfig) -> dict:
     if isinstance(model, GAN):
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     logger = build_logger(cfg)
+    # Every DataModule offers validation data; a GAN has no validation step and that is expected.
+    warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")
     optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
     trainer: pl.Trainer = instantiate(
         cfg.trainer,

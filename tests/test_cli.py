@@ -142,3 +142,9 @@ def test_the_wheel_carries_the_configs_and_runs_from_anywhere(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gan_lab", "--cfg", "job", "experiment=dcgan_celeba"],
                             cwd=tmp_path, env=env, capture_output=True, text=True)  # fmt: skip
     assert result.returncode == 0 and "experiment_name: dcgan_celeba" in result.stdout
+
+
+def test_a_required_key_left_empty_is_named(tmp_path):
+    result = cli(["dataset=image_folder", "model=dcgan"], tmp_path)
+    assert result.returncode == 1
+    assert "gan_lab: error: dataset.root has no value: set it, e.g. dataset.root=..." in result.stderr
