@@ -3,6 +3,7 @@
 import sys
 
 import hydra
+from hydra.errors import InstantiationException
 from omegaconf import DictConfig
 from omegaconf.errors import MissingMandatoryValue
 
@@ -16,6 +17,10 @@ def main(cfg: DictConfig) -> None:
 
     try:
         run(cfg)
+    except InstantiationException as error:  # a constructor's check, wrapped by hydra.utils.instantiate
+        if not isinstance(error.__cause__, GanLabError):
+            raise
+        sys.exit(f"gan_lab: error: {error.__cause__}")
     except GanLabError as error:
         sys.exit(f"gan_lab: error: {error}")
     except MissingMandatoryValue as error:

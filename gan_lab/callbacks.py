@@ -1,10 +1,12 @@
 """Callbacks: sample grids, atomic `last.ckpt`, images per second and a progress bar counted in steps."""
 
+import os
 import time
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback, RichProgressBar
 from pytorch_lightning.loggers import WandbLogger
 
@@ -49,11 +51,28 @@ class SampleGrid(Callback):
                 logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
 
 
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes `<name>.partial` beside the target, fsyncs it, then renames it over the target.
+
+    A rename within one folder is atomic, so a kill or a full disk mid-write leaves the previous checkpoint
+    whole. (Lightning's own IO stages the file in the system temp folder, which may be another filesystem.)
+    """
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.partial")
+        with open(partial, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, path)
+
+
 class LastCheckpoint(Callback):
     """Saves `last.ckpt` every `every` steps and at the last step, with the run's resolved config inside.
 
-    Lightning's checkpoint IO writes through an fsspec transaction (a temporary file, then a rename), so a
-    kill mid-write leaves the previous `last.ckpt` intact. Only rank zero writes.
+    Written through `AtomicCheckpointIO` by rank zero only.
     """
 
     def __init__(self, every: int | None, total_steps: int, dirpath: Path, config: dict) -> None:

@@ -52,6 +52,7 @@ def validate(cfg: DictConfig) -> None:
         precision,
         f"use one of {', '.join(map(str, PRECISIONS))}",
     )
+    _require(cfg.samples.num > 0, "samples.num", cfg.samples.num, "use a positive integer")
     for key in ("samples.every", "checkpoint.every"):
         every = cfg.samples.every if key == "samples.every" else cfg.checkpoint.every
         _require(

@@ -8,6 +8,7 @@ from lightning_fabric.utilities.seed import _collect_rng_states, _set_rng_states
 from torch import Tensor
 from torch.optim import Optimizer
 
+from gan_lab.errors import ConfigError
 from gan_lab.models import GANNets
 
 
@@ -113,6 +114,13 @@ class GAN(pl.LightningModule):
         checkpoint["rng_states"] = states
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
+        saved_steps = checkpoint.get("gan_lab", {}).get("steps_done")
+        if saved_steps is not None and checkpoint["global_step"] // (self.n_critic + 1) != saved_steps:
+            raise ConfigError(
+                f"train.n_critic={self.n_critic} differs from the run that wrote this checkpoint "
+                f"({saved_steps} generator steps in {checkpoint['global_step']} optimizer steps); "
+                "resume with its value."
+            )
         # Applied at train start, after everything that runs between loading and the first batch.
         self._rng_to_restore = checkpoint.get("rng_states")
 
@@ -120,5 +128,5 @@ class GAN(pl.LightningModule):
         if self._rng_to_restore is not None:
             _set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None
-        elif self.trainer.world_size > 1:
-            torch.manual_seed(self.seed + self.global_rank)  # each rank draws its own noise
+        if self.trainer.world_size > 1:  # each rank draws its own noise (a checkpoint holds rank zero's RNG)
+            torch.manual_seed(self.seed + 1_000_003 * self.global_rank + self.steps_done)

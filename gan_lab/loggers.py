@@ -41,7 +41,7 @@ def build_logger(cfg: DictConfig) -> Logger | None:
     offline = (
         bool(cfg.logger.offline) or not wandb_credentials_found() or os.environ.get("WANDB_MODE") == "offline"
     )
-    group = cfg.logger.group or (f"{cfg.experiment_name}-{sweep[0]}" if sweep else None)
+    group = cfg.logger.group or (f"sweep-{sweep[0]}" if sweep else None)
     name = cfg.logger.name or (f"{cfg.experiment_name}-{sweep[1]}" if sweep else cfg.experiment_name)
     return instantiate(cfg.logger, offline=offline, group=group, name=name)
 

@@ -16,7 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from pytorch_lightning.utilities import rank_zero_info
 
-from gan_lab.callbacks import ImagesPerSecond, LastCheckpoint, SampleGrid, StepProgressBar
+from gan_lab.callbacks import AtomicCheckpointIO, ImagesPerSecond, LastCheckpoint, SampleGrid, StepProgressBar
 from gan_lab.classify import Classifier
 from gan_lab.config import validate
 from gan_lab.data import DataModule
@@ -111,6 +111,7 @@ def run(cfg: DictConfig) -> dict:
         max_epochs=-1,
         callbacks=callbacks,
         logger=logger or False,
+        plugins=[AtomicCheckpointIO()],
         default_root_dir=str(out),
         enable_checkpointing=False,  # gan_lab writes last.ckpt itself, counted in its own steps
         use_distributed_sampler=False,  # the ResumableSampler shards per rank itself

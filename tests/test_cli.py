@@ -118,7 +118,7 @@ def test_wandb_sweep_jobs_share_a_group_and_never_merge(tmp_path):
     assert len(runs) == 2
     headers = [next(r["run"] for r in wandb_records(run) if r["type"] == "run") for run in runs]
     sweep = runs[0].parents[2].name
-    assert [h["run_group"] for h in headers] == [f"quickstart-{sweep}"] * 2
+    assert [h["run_group"] for h in headers] == [f"sweep-{sweep}"] * 2
     assert headers[0]["run_id"] != headers[1]["run_id"]
     assert [h["display_name"] for h in headers] == ["quickstart-0", "quickstart-1"]
 
@@ -148,3 +148,9 @@ def test_a_required_key_left_empty_is_named(tmp_path):
     result = cli(["dataset=image_folder", "model=dcgan"], tmp_path)
     assert result.returncode == 1
     assert "gan_lab: error: dataset.root has no value: set it, e.g. dataset.root=..." in result.stderr
+
+
+def test_a_bad_value_checked_in_a_constructor_is_one_clear_line_too(tmp_path):
+    result = cli(["dataset.std=0"], tmp_path)
+    assert result.returncode == 1
+    assert "gan_lab: error: dataset.std=0" in result.stderr and "Traceback" not in result.stderr

@@ -6,7 +6,7 @@ import torch
 from conftest import EXPERIMENTS, TINY, compose_run, data_overrides, train
 from hydra.utils import instantiate
 
-from gan_lab.callbacks import LastCheckpoint
+from gan_lab.errors import ConfigError
 from gan_lab.train import build_model
 
 
@@ -120,21 +120,22 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monk
     path = out / "checkpoints" / "last.ckpt"
     before = path.read_bytes()
 
-    def crash_mid_write(self, trainer, *args):
-        import fsspec
+    def half_write_then_fail(checkpoint, f):
+        f.write(b"half a checkpoint")
+        raise OSError("disk full (simulated) half-way through the write")
 
-        real_open = fsspec.implementations.local.LocalFileOpener.write
-
-        def write(opener, data):
-            real_open(opener, data[: len(data) // 2])
-            raise OSError("disk full (simulated) half-way through the write")
-
-        monkeypatch.setattr(fsspec.implementations.local.LocalFileOpener, "write", write)
-        trainer.save_checkpoint(self.path)
-
-    monkeypatch.setattr(LastCheckpoint, "on_train_batch_end", crash_mid_write)
+    # Resume into the same run folder, so the failing save targets the very last.ckpt we hold.
+    monkeypatch.setattr(torch, "save", half_write_then_fail)
     with pytest.raises(OSError, match="simulated"):
-        train(["train.steps=4", f"ckpt_path={path}"], tmp_path / "second")
+        train(["train.steps=4", "checkpoint.every=1", f"ckpt_path={path}"], out)
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert load(path)["gan_lab"]["steps_done"] == 2
+
+
+def test_resuming_with_another_n_critic_is_refused(tmp_path):
+    out = tmp_path / "run"
+    train(["train.steps=2"], out)
+    with pytest.raises(ConfigError, match="train.n_critic=2 differs"):
+        resume = f"ckpt_path={out / 'checkpoints/last.ckpt'}"
+        train(["train.steps=4", "train.n_critic=2", resume], tmp_path / "b")
