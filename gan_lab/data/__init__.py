@@ -1,0 +1,22 @@
+"""LightningDataModules. Each is selected by a file in conf/dataset/."""
+
+from gan_lab.data.base import DataModule
+from gan_lab.data.images import (
+    AnimeDataModule,
+    CelebADataModule,
+    FashionMNISTDataModule,
+    ImageFolderDataModule,
+    MNISTDataModule,
+)
+from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
+
+__all__ = [
+    "AnimeDataModule",
+    "CelebADataModule",
+    "DataModule",
+    "FashionMNISTDataModule",
+    "GaussianGridDataModule",
+    "GaussianRingDataModule",
+    "ImageFolderDataModule",
+    "MNISTDataModule",
+]

@@ -1,0 +1,189 @@
+"""Image datasets: MNIST-style IDX files through torchvision, and folders of image files (CelebA, anime faces).
+
+Every image is resized, center-cropped to `image_size` and scaled to [-1, 1] with `channels` channels.
+"""
+
+import functools
+import gzip
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision import datasets, transforms
+
+from gan_lab.data.base import DataModule
+from gan_lab.errors import ConfigError, DataError
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+IDX_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def image_transform(image_size: int, channels: int) -> transforms.Compose:
+    """The DCGAN preprocessing: resize the short side, center crop, convert channels, scale to [-1, 1]."""
+    return transforms.Compose(
+        [
+            functools.partial(Image.Image.convert, mode="L" if channels == 1 else "RGB"),
+            transforms.Resize(image_size),
+            transforms.CenterCrop(image_size),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * channels, [0.5] * channels),
+        ]
+    )
+
+
+class ImageDataModule(DataModule):
+    def __init__(self, root: str, image_size: int, channels: int, **kwargs) -> None:
+        super().__init__(root=root, **kwargs)
+        if channels not in (1, 3):
+            raise ConfigError(f"dataset.channels={channels} cannot work: use 1 (grayscale) or 3 (RGB).")
+        self.image_size, self.channels = image_size, channels
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def transform(self) -> transforms.Compose:
+        return image_transform(self.image_size, self.channels)
+
+
+def _cache_dir(root: Path) -> Path:
+    base = Path(os.environ.get("GAN_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "gan_lab")
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
+    return base.expanduser() / f"idx-{digest}"
+
+
+def _unpack_atomically(source: Path, target: Path) -> None:
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    with gzip.open(source, "rb") as f_in, open(partial, "wb") as f_out:
+        shutil.copyfileobj(f_in, f_out)
+    os.replace(partial, target)  # several DDP ranks may unpack at once; each rename is atomic
+
+
+class MNISTDataModule(ImageDataModule):
+    """MNIST through torchvision. `root` holds either torchvision's layout (`MNIST/raw/`), or the four IDX `.gz`
+    files as distributed; with `download: true` an empty `root` is filled from the internet."""
+
+    dataset_class = datasets.MNIST
+    source = "torchvision's MNIST mirrors, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/ (dataset.download=true)"
+
+    def __init__(self, download: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.download = download
+
+    def _torchvision_root(self) -> Path:
+        folder = self.dataset_class.__name__
+        if (self.root / folder / "raw").is_dir():
+            return self.root
+        if all((self.root / f).is_file() for files in IDX_FILES.values() for f in files):
+            cache = _cache_dir(self.root)
+            for files in IDX_FILES.values():
+                for f in files:
+                    _unpack_atomically(self.root / f, cache / folder / "raw" / f.removesuffix(".gz"))
+            return cache
+        return self.root
+
+    def _dataset(self, split: str, download: bool) -> Dataset:
+        root = str(self._torchvision_root())
+        try:
+            return self.dataset_class(root, train=split == "train", download=download, transform=self.transform)
+        except RuntimeError as error:  # torchvision: "Dataset not found" or a failed download
+            expected = ", ".join(f for files in IDX_FILES.values() for f in files)
+            raise DataError(
+                f"{self.name} not found in {self.root}: put the four IDX files ({expected}) there, or torchvision's "
+                f"{self.dataset_class.__name__}/raw/ folder; get them from {self.source}. "
+                f"Set dataset.root=FOLDER to point elsewhere. ({error})"
+            ) from error
+
+    def prepare_data(self) -> None:
+        for split in IDX_FILES:
+            self._dataset(split, self.download)
+
+    def load(self, split: str) -> Dataset:
+        return self._dataset(split, download=False)
+
+
+class FashionMNISTDataModule(MNISTDataModule):
+    dataset_class = datasets.FashionMNIST
+    source = "https://github.com/zalandoresearch/fashion-mnist (torchvision downloads it with dataset.download=true)"
+
+
+class ImageFiles(Dataset):
+    """Every image file under a folder (recursive), in sorted order. Targets come from `targets` or are 0."""
+
+    def __init__(self, files: list[Path], transform, targets: torch.Tensor | None = None) -> None:
+        self.files, self.transform, self.targets = files, transform, targets
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        with Image.open(self.files[index]) as image:
+            sample = self.transform(image)
+        return sample, (self.targets[index] if self.targets is not None else 0)
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+class ImageFolderDataModule(ImageDataModule):
+    """Any folder of jpg/png/webp/bmp images, searched recursively; mixed sizes and modes are fine."""
+
+    source = "any folder of images"
+
+    def image_dir(self) -> Path:
+        return self.root
+
+    def load(self, split: str) -> Dataset:
+        if split != "train":
+            raise DataError(f"{self.name} has only a training split: there is no '{split}' set in {self.root}.")
+        folder = self.image_dir()
+        files = list_images(folder) if folder.is_dir() else []
+        if not files:
+            state = "has no image files" if folder.is_dir() else "does not exist"
+            raise DataError(
+                f"{self.name}: {folder} {state}. Expected {', '.join(sorted(IMAGE_EXTENSIONS))} files "
+                f"(from {self.source}); set dataset.root=FOLDER to point at them."
+            )
+        return ImageFiles(files, self.transform)
+
+
+class AnimeDataModule(ImageFolderDataModule):
+    source = "the Kaggle 'Anime Face Dataset' (a flat folder of 64x64 JPEGs)"
+
+
+class CelebADataModule(ImageFolderDataModule):
+    """Aligned CelebA: `root/img_align_celeba/*.jpg` (or `root` itself holding the JPEGs).
+
+    Only the images are required. When `list_attr_celeba.txt` sits in `root`, each sample's target is its
+    40 attributes as 0/1; otherwise it is 0.
+    """
+
+    source = "CelebA's 'Align&Cropped Images' (img_align_celeba.zip), https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
+
+    def image_dir(self) -> Path:
+        nested = self.root / "img_align_celeba"
+        return nested if nested.is_dir() else self.root
+
+    def load(self, split: str) -> Dataset:
+        dataset = super().load(split)
+        attributes = self.root / "list_attr_celeba.txt"
+        if attributes.is_file():
+            rows = {}
+            for line in attributes.read_text().splitlines()[2:]:
+                name, *values = line.split()
+                rows[name] = [int(v) > 0 for v in values]
+            if all(f.name in rows for f in dataset.files):
+                dataset.targets = torch.tensor([rows[f.name] for f in dataset.files], dtype=torch.long)
+        return dataset
