@@ -18,12 +18,18 @@ class DataModule(pl.LightningDataModule):
     `ResumableSampler`, so a run is as long as `train.steps` says and resumes mid-stream.
     """
 
-    def __init__(self, root: str | Path | None, batch_size: int, num_workers: int, val_size: int = 0, seed: int = 0):
+    def __init__(
+        self, root: str | Path | None, batch_size: int, num_workers: int, val_size: int = 0, seed: int = 0
+    ):
         super().__init__()
         if batch_size <= 0:
-            raise ConfigError(f"dataset.batch_size={batch_size}: it must be a positive integer (DCGAN uses 128).")
+            raise ConfigError(
+                f"dataset.batch_size={batch_size}: it must be a positive integer (DCGAN uses 128)."
+            )
         if num_workers < 0:
-            raise ConfigError(f"dataset.num_workers={num_workers}: it must be 0 (load in the main process) or more.")
+            raise ConfigError(
+                f"dataset.num_workers={num_workers}: it must be 0 (load in the main process) or more."
+            )
         self.root = Path(root).expanduser() if root is not None else None
         self.batch_size, self.num_workers, self.val_size, self.seed = batch_size, num_workers, val_size, seed
         self.train_set: Dataset | None = None
@@ -47,7 +53,9 @@ class DataModule(pl.LightningDataModule):
             train = self.load("train")
             if self.val_size:
                 sizes = [len(train) - self.val_size, self.val_size]
-                self.train_set, self.val_set = random_split(train, sizes, torch.Generator().manual_seed(self.seed))
+                self.train_set, self.val_set = random_split(
+                    train, sizes, torch.Generator().manual_seed(self.seed)
+                )
             else:
                 self.train_set = train
         if stage in ("test", None) and self.test_set is None:
@@ -61,7 +69,11 @@ class DataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         sampler = ResumableSampler(
-            len(self.train_set), self.seed, start=self._steps_done() * self.batch_size, rank=rank, world_size=world
+            len(self.train_set),
+            self.seed,
+            start=self._steps_done() * self.batch_size,
+            rank=rank,
+            world_size=world,
         )
         return self._loader(self.train_set, sampler=sampler, drop_last=True)
 
@@ -87,4 +99,3 @@ class DataModule(pl.LightningDataModule):
         """The first `n` training samples, for side-by-side plots."""
         dataset = self.train_set if self.train_set is not None else self.load("train")
         return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
-

@@ -1,4 +1,4 @@
-"""Image datasets: MNIST-style IDX files through torchvision, and folders of image files (CelebA, anime faces).
+"""Image datasets: MNIST-style IDX files through torchvision, and folders of images (CelebA, anime faces).
 
 Every image is resized, center-cropped to `image_size` and scaled to [-1, 1] with `channels` channels.
 """
@@ -55,7 +55,9 @@ class ImageDataModule(DataModule):
 
 
 def _cache_dir(root: Path) -> Path:
-    base = Path(os.environ.get("GAN_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "gan_lab")
+    base = Path(
+        os.environ.get("GAN_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "gan_lab"
+    )
     digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
     return base.expanduser() / f"idx-{digest}"
 
@@ -71,11 +73,13 @@ def _unpack_atomically(source: Path, target: Path) -> None:
 
 
 class MNISTDataModule(ImageDataModule):
-    """MNIST through torchvision. `root` holds either torchvision's layout (`MNIST/raw/`), or the four IDX `.gz`
+    """MNIST through torchvision. `root` holds torchvision's layout (`MNIST/raw/`) or the four IDX `.gz`
     files as distributed; with `download: true` an empty `root` is filled from the internet."""
 
     dataset_class = datasets.MNIST
-    source = "torchvision's MNIST mirrors, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/ (dataset.download=true)"
+    source = (
+        "torchvision's mirrors, e.g. https://ossci-datasets.s3.amazonaws.com/mnist/ (dataset.download=true)"
+    )
 
     def __init__(self, download: bool, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -96,11 +100,14 @@ class MNISTDataModule(ImageDataModule):
     def _dataset(self, split: str, download: bool) -> Dataset:
         root = str(self._torchvision_root())
         try:
-            return self.dataset_class(root, train=split == "train", download=download, transform=self.transform)
+            return self.dataset_class(
+                root, train=split == "train", download=download, transform=self.transform
+            )
         except RuntimeError as error:  # torchvision: "Dataset not found" or a failed download
             expected = ", ".join(f for files in IDX_FILES.values() for f in files)
             raise DataError(
-                f"{self.name} not found in {self.root}: put the four IDX files ({expected}) there, or torchvision's "
+                f"{self.name} not found in {self.root}: put the four IDX files ({expected}) there, "
+                "or torchvision's "
                 f"{self.dataset_class.__name__}/raw/ folder; get them from {self.source}. "
                 f"Set dataset.root=FOLDER to point elsewhere. ({error})"
             ) from error
@@ -115,7 +122,7 @@ class MNISTDataModule(ImageDataModule):
 
 class FashionMNISTDataModule(MNISTDataModule):
     dataset_class = datasets.FashionMNIST
-    source = "https://github.com/zalandoresearch/fashion-mnist (torchvision downloads it with dataset.download=true)"
+    source = "https://github.com/zalandoresearch/fashion-mnist (or torchvision, with dataset.download=true)"
 
 
 class ImageFiles(Dataset):
@@ -147,7 +154,9 @@ class ImageFolderDataModule(ImageDataModule):
 
     def load(self, split: str) -> Dataset:
         if split != "train":
-            raise DataError(f"{self.name} has only a training split: there is no '{split}' set in {self.root}.")
+            raise DataError(
+                f"{self.name} has only a training split: there is no '{split}' set in {self.root}."
+            )
         folder = self.image_dir()
         files = list_images(folder) if folder.is_dir() else []
         if not files:

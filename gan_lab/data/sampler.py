@@ -7,7 +7,7 @@ from torch.utils.data import Sampler
 
 
 class ResumableSampler(Sampler[int]):
-    """Yields a fixed global stream of indices: epoch e is `randperm(size)` seeded by (seed, e), epochs back to back.
+    """Yields a fixed global stream of indices: epoch e is `randperm(size)` seeded by (seed, e), back to back.
 
     Rank r of `world_size` takes every world_size-th element starting at r, so ranks never share a sample.
     `start` is the number of indices this rank has already consumed; a resumed run passes it to continue the

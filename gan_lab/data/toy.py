@@ -29,7 +29,9 @@ class GaussianMixtureDataModule(DataModule):
     def __init__(self, means: torch.Tensor, std: float, num_samples: int, **kwargs) -> None:
         super().__init__(root=None, **kwargs)
         if std <= 0 or num_samples <= 0:
-            raise ConfigError(f"dataset.std={std} and dataset.num_samples={num_samples} must both be positive.")
+            raise ConfigError(
+                f"dataset.std={std} and dataset.num_samples={num_samples} must both be positive."
+            )
         self.means, self.std, self.num_samples = means, std, num_samples
 
     @property
