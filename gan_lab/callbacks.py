@@ -9,7 +9,9 @@ import torch
 from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback, RichProgressBar
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_info
 
+from gan_lab.metrics import Evaluator, describe, lower_is_better
 from gan_lab.samples import save_samples
 
 
@@ -49,6 +51,53 @@ class SampleGrid(Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
+
+
+class Evaluation(Callback):
+    """Every `every` steps and at the last step: the metrics, logged as `eval/<name>` at that step.
+
+    Rank zero evaluates and broadcasts the numbers, so that every rank agrees on whether to write
+    `best.ckpt` (saving is collective under DDP). The history and the best value live in checkpoints, so a
+    resumed run keeps both.
+    """
+
+    def __init__(
+        self, evaluator: Evaluator, every: int | None, total_steps: int, dirpath: Path, best: str | None
+    ) -> None:
+        self.evaluator, self.every, self.total_steps = evaluator, every, total_steps
+        self.best_path, self.best = Path(dirpath) / "best.ckpt", best
+        self.history: list[dict] = []
+        self.best_value: float | None = None
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        step = pl_module.steps_done
+        if not _due(step, self.every, self.total_steps):
+            return
+        scores = {}
+        if trainer.is_global_zero:
+            scores = self.evaluator(pl_module.sample, pl_module.nz, pl_module.device)
+        scores = trainer.strategy.broadcast(scores, src=0)
+        self.history.append({"step": step, **scores})
+        rank_zero_info(f"gan_lab | step {step} | {describe(scores)}")
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.log_metrics({f"eval/{k}": v for k, v in scores.items()}, step=step)
+        if self._improved(scores.get(self.best)):
+            self.best_value = scores[self.best]
+            trainer.save_checkpoint(self.best_path)
+
+    def _improved(self, value: float | None) -> bool:
+        if value is None:
+            return False
+        if self.best_value is None:
+            return True
+        return value < self.best_value if lower_is_better(self.best) else value > self.best_value
+
+    def state_dict(self) -> dict:
+        return {"history": self.history, "best_value": self.best_value}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.history, self.best_value = state_dict["history"], state_dict["best_value"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

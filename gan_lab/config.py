@@ -1,5 +1,6 @@
 """Where the configs live, and the checks that reject values that cannot work before any long work starts."""
 
+import os
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -14,6 +15,12 @@ def config_dir() -> Path:
     package = Path(__file__).resolve().parent
     packaged = package / "conf"
     return packaged if packaged.is_dir() else package.parent / "conf"
+
+
+def cache_dir() -> Path:
+    """Where derived files go (unpacked IDX, real-data features): $GAN_LAB_CACHE, else ~/.cache/gan_lab."""
+    base = os.environ.get("GAN_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "gan_lab"
+    return Path(base).expanduser()
 
 
 def _require(ok: bool, key: str, value, allowed: str) -> None:

@@ -1,5 +1,12 @@
 """Errors that gan_lab reports to the user as one clear message instead of a traceback."""
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from hydra.errors import InstantiationException
+from omegaconf.errors import MissingMandatoryValue
+
 
 class GanLabError(Exception):
     """Base class: the message names the problem and the fix."""
@@ -11,3 +18,18 @@ class ConfigError(GanLabError, ValueError):
 
 class DataError(GanLabError, FileNotFoundError):
     """Missing, empty or undownloadable data. The message names the folder and what it should hold."""
+
+
+@contextmanager
+def reported_as_one_line(program: str) -> Iterator[None]:
+    """Exit with `<program>: error: <message>` for the user's mistakes; anything else is a bug and raises."""
+    try:
+        yield
+    except InstantiationException as error:  # a constructor's check, wrapped by hydra.utils.instantiate
+        if not isinstance(error.__cause__, GanLabError):
+            raise
+        sys.exit(f"{program}: error: {error.__cause__}")
+    except GanLabError as error:
+        sys.exit(f"{program}: error: {error}")
+    except MissingMandatoryValue as error:
+        sys.exit(f"{program}: error: {error.full_key} has no value: set it, e.g. {error.full_key}=...")

@@ -16,12 +16,21 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from pytorch_lightning.utilities import rank_zero_info
 
-from gan_lab.callbacks import AtomicCheckpointIO, ImagesPerSecond, LastCheckpoint, SampleGrid, StepProgressBar
+from gan_lab.callbacks import (
+    AtomicCheckpointIO,
+    Evaluation,
+    ImagesPerSecond,
+    LastCheckpoint,
+    SampleGrid,
+    StepProgressBar,
+)
 from gan_lab.classify import Classifier
 from gan_lab.config import validate
 from gan_lab.data import DataModule
+from gan_lab.errors import ConfigError
 from gan_lab.gan import GAN
 from gan_lab.loggers import build_logger, finish_logger
+from gan_lab.metrics import Evaluator
 from gan_lab.models import GANNets
 
 
@@ -52,6 +61,23 @@ def _describe(model: GAN | Classifier) -> str:
     if isinstance(model, GAN):
         return f"G {_parameters(model.generator)} params, D {_parameters(model.discriminator)} params"
     return f"classifier {_parameters(model)} params"
+
+
+def build_evaluation(cfg: DictConfig, datamodule: DataModule, out: Path) -> Evaluation | None:
+    """The in-training evaluation callback, or None when the metric set is empty."""
+    if not cfg.metrics.names:
+        return None
+    evaluator = Evaluator(cfg.metrics, datamodule, cfg.eval.num_samples, cfg.eval.batch_size, cfg.eval.seed)
+    best = cfg.eval.best
+    available = evaluator.produces()
+    if best is not None and best not in available:
+        if best.endswith("_inception"):  # weights missing: already said; train on without best.ckpt
+            best = None
+        else:
+            raise ConfigError(
+                f"eval.best={best!r} is not computed here: use null or one of {', '.join(available)}."
+            )
+    return Evaluation(evaluator, cfg.eval.every, cfg.train.steps, out / "checkpoints", best)
 
 
 @contextmanager
@@ -99,8 +125,11 @@ def run(cfg: DictConfig) -> dict:
         StepProgressBar(steps),
         LastCheckpoint(cfg.checkpoint.every, steps, out / "checkpoints", config),
     ]
+    evaluation = build_evaluation(cfg, datamodule, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
+    if evaluation is not None:
+        callbacks.append(evaluation)
     logger = build_logger(cfg)
     # Every DataModule offers validation data; a GAN has no validation step and that is expected.
     warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")
@@ -141,6 +170,9 @@ def run(cfg: DictConfig) -> dict:
         "images_per_sec": round(throughput.mean, 1),
         "final": results,
     }
+    if evaluation is not None:
+        metrics["eval"] = evaluation.history
+        metrics["best"] = {"metric": evaluation.best, "value": evaluation.best_value}
     if trainer.is_global_zero:
         (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         finish_logger(logger, out / "checkpoints" / "last.ckpt")

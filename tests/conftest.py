@@ -27,6 +27,9 @@ TINY = [
     "dataset.batch_size=8",
     "samples.every=2",
     "checkpoint.every=2",
+    "eval.num_samples=40",
+    "eval.batch_size=16",
+    "metrics.inception_download=false",  # tests never download
 ]
 
 

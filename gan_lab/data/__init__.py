@@ -7,6 +7,7 @@ from gan_lab.data.images import (
     FashionMNISTDataModule,
     ImageFolderDataModule,
     MNISTDataModule,
+    StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
 
@@ -19,4 +20,5 @@ __all__ = [
     "GaussianRingDataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
+    "StackedMNISTDataModule",
 ]

@@ -15,6 +15,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
+from gan_lab.config import cache_dir
 from gan_lab.data.base import DataModule
 from gan_lab.errors import ConfigError, DataError
 
@@ -54,12 +55,9 @@ class ImageDataModule(DataModule):
         return image_transform(self.image_size, self.channels)
 
 
-def _cache_dir(root: Path) -> Path:
-    base = Path(
-        os.environ.get("GAN_LAB_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "gan_lab"
-    )
+def _unpacked_dir(root: Path) -> Path:
     digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:12]
-    return base.expanduser() / f"idx-{digest}"
+    return cache_dir() / f"idx-{digest}"
 
 
 def _unpack_atomically(source: Path, target: Path) -> None:
@@ -90,7 +88,7 @@ class MNISTDataModule(ImageDataModule):
         if (self.root / folder / "raw").is_dir():
             return self.root
         if all((self.root / f).is_file() for files in IDX_FILES.values() for f in files):
-            cache = _cache_dir(self.root)
+            cache = _unpacked_dir(self.root)
             for files in IDX_FILES.values():
                 for f in files:
                     _unpack_atomically(self.root / f, cache / folder / "raw" / f.removesuffix(".gz"))
@@ -196,3 +194,42 @@ class CelebADataModule(ImageFolderDataModule):
             if all(f.name in rows for f in dataset.files):
                 dataset.targets = torch.tensor([rows[f.name] for f in dataset.files], dtype=torch.long)
         return dataset
+
+
+class StackedDigits(Dataset):
+    """Item i: three digits of `digits`, picked at random (seeded by `seed` and i), as one 3-channel image.
+
+    The target is the digit triple as a number 0..999, the mode index of the Stacked MNIST benchmark.
+    """
+
+    def __init__(self, digits: Dataset, size: int, seed: int) -> None:
+        self.digits, self.size, self.seed = digits, size, seed
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        picks = torch.randint(len(self.digits), (3,), generator=generator).tolist()
+        images, labels = zip(*(self.digits[i] for i in picks), strict=True)
+        return torch.cat(images), 100 * int(labels[0]) + 10 * int(labels[1]) + int(labels[2])
+
+
+class StackedMNISTDataModule(MNISTDataModule):
+    """Stacked MNIST (Metz et al. 2017; VEEGAN; PacGAN): three random MNIST digits as the R, G, B channels,
+    1,000 modes. Drawn on the fly from the MNIST split: `num_samples` images per split, the same every run."""
+
+    stacked = True
+
+    def __init__(self, num_samples: int, **kwargs) -> None:
+        super().__init__(channels=3, **kwargs)
+        if num_samples <= 0:
+            raise ConfigError(f"dataset.num_samples={num_samples}: use a positive number of stacked images.")
+        self.num_samples = num_samples
+
+    @property
+    def transform(self) -> transforms.Compose:
+        return image_transform(self.image_size, channels=1)  # per digit; three make one image
+
+    def load(self, split: str) -> Dataset:
+        return StackedDigits(super().load(split), self.num_samples, self.seed + (split != "train"))

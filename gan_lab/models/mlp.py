@@ -1,20 +1,29 @@
-"""Fully connected GAN in the style of Goodfellow et al. 2014, for MNIST and the 2D mixtures."""
+"""Fully connected GANs: Goodfellow et al. 2014 style, and PacGAN's 2D-mixture networks (maxout D)."""
 
 import math
 
 from torch import Tensor, nn
 
-from gan_lab.models import GANNets
+from gan_lab.models import GANNets, init_dcgan_weights
 
 
-def _mlp(sizes: list[int], act: nn.Module, batch_norm: bool) -> list[nn.Module]:
-    layers: list[nn.Module] = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(fan_out))
-        layers.append(act)
-    return layers
+class Maxout(nn.Module):
+    """A linear layer with `pieces` outputs per unit, keeping the largest (Goodfellow et al. 2013)."""
+
+    def __init__(self, fan_in: int, fan_out: int, pieces: int) -> None:
+        super().__init__()
+        self.pieces, self.linear = pieces, nn.Linear(fan_in, fan_out * pieces)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.linear(x).unflatten(-1, (-1, self.pieces)).amax(dim=-1)
+
+
+def _hidden_layers(fan_in: int, width: int, depth: int, layer) -> list[nn.Module]:
+    """`depth` blocks of `layer(fan_in, width)`, each block a list of modules."""
+    blocks: list[nn.Module] = []
+    for i in range(depth):
+        blocks += layer(fan_in if i == 0 else width, width)
+    return blocks
 
 
 class MLPGenerator(nn.Module):
@@ -23,20 +32,33 @@ class MLPGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
-        out = math.prod(self.data_shape)
-        body = _mlp([nz] + [hidden] * depth, nn.ReLU(True), batch_norm)
+
+        def block(fan_in: int, fan_out: int) -> list[nn.Module]:
+            norm = [nn.BatchNorm1d(fan_out)] if batch_norm else []
+            return [nn.Linear(fan_in, fan_out, bias=not batch_norm), *norm, nn.ReLU(True)]
+
         # Images live in [-1, 1], so they end in Tanh; 2D points are unbounded and end linear.
-        head: list[nn.Module] = [nn.Linear(hidden, out)] + ([nn.Tanh()] if len(self.data_shape) > 1 else [])
-        self.main = nn.Sequential(*body, *head)
+        head = [nn.Linear(hidden, math.prod(self.data_shape))] + (
+            [nn.Tanh()] if len(self.data_shape) > 1 else []
+        )
+        self.main = nn.Sequential(*_hidden_layers(nz, hidden, depth, block), *head)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.main(z).view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):
-    def __init__(self, hidden: int, depth: int, data_shape: tuple[int, ...]) -> None:
+    """LeakyReLU(0.2) hidden layers, or maxout layers of `maxout` pieces when `maxout` > 1."""
+
+    def __init__(self, hidden: int, depth: int, data_shape: tuple[int, ...], maxout: int = 1) -> None:
         super().__init__()
-        body = _mlp([math.prod(data_shape)] + [hidden] * depth, nn.LeakyReLU(0.2, True), batch_norm=False)
+
+        def block(fan_in: int, fan_out: int) -> list[nn.Module]:
+            if maxout > 1:
+                return [Maxout(fan_in, fan_out, maxout)]
+            return [nn.Linear(fan_in, fan_out), nn.LeakyReLU(0.2, True)]
+
+        body = _hidden_layers(math.prod(data_shape), hidden, depth, block)
         self.main = nn.Sequential(nn.Flatten(), *body, nn.Linear(hidden, 1))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -44,11 +66,23 @@ class MLPDiscriminator(nn.Module):
 
 
 def mlp_gan(
-    data_shape: tuple[int, ...], nz: int = 2, hidden: int = 128, depth: int = 3, batch_norm: bool = True
+    data_shape: tuple[int, ...],
+    nz: int = 2,
+    g_hidden: int = 128,
+    g_depth: int = 3,
+    d_hidden: int = 128,
+    d_depth: int = 3,
+    batch_norm: bool = True,
+    maxout: int = 1,
+    normal_init: bool = False,
 ) -> GANNets:
-    """Build an MLP generator and discriminator, each with `depth` hidden layers of `hidden` units."""
-    return GANNets(
-        MLPGenerator(nz, hidden, depth, data_shape, batch_norm),
-        MLPDiscriminator(hidden, depth, data_shape),
+    """An MLP generator (`g_depth` x `g_hidden`) and discriminator (`d_depth` x `d_hidden`)."""
+    nets = GANNets(
+        MLPGenerator(nz, g_hidden, g_depth, data_shape, batch_norm),
+        MLPDiscriminator(d_hidden, d_depth, data_shape, maxout),
         nz,
     )
+    if normal_init:
+        nets.generator.apply(init_dcgan_weights)
+        nets.discriminator.apply(init_dcgan_weights)
+    return nets

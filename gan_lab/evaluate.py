@@ -1,0 +1,94 @@
+"""`python -m gan_lab.evaluate ckpt=PATH`: score a checkpoint, print a table, write `<ckpt>.eval.json`.
+
+`source=test_split` scores the dataset's real test images instead of the generator: the number a perfect
+generator would get (near 0 for FID and KID).
+"""
+
+import json
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+from rich.console import Console
+from rich.table import Table
+from torch.utils.data import DataLoader, Subset
+
+from gan_lab.checkpoint import load_generator, pick_device, read_checkpoint
+from gan_lab.config import config_dir
+from gan_lab.data import DataModule
+from gan_lab.errors import ConfigError, reported_as_one_line
+from gan_lab.metrics import Evaluator
+
+SOURCES = ("generator", "test_split")
+
+
+def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
+    """The run's saved config with this command's `eval`, `metrics` and `dataset` overrides on top."""
+    with open_dict(saved):
+        for key in ("eval", "metrics", "dataset"):
+            saved[key] = OmegaConf.merge(saved[key], cfg[key])
+    return saved
+
+
+def test_split_batches(datamodule: DataModule, n: int, batch_size: int, seed: int, device: torch.device):
+    """A seeded random subset of up to `n` real test samples, in batches on `device`."""
+    test = datamodule.load("test")
+    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed + 1))[:n]
+    for batch, _ in DataLoader(Subset(test, order.tolist()), batch_size=batch_size):
+        yield batch.to(device)
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Score `cfg.ckpt` (or its dataset's test split); write and return the JSON record."""
+    if cfg.source not in SOURCES:
+        raise ConfigError(f"source={cfg.source!r}: use one of {', '.join(SOURCES)}.")
+    checkpoint, saved = read_checkpoint(cfg.ckpt)
+    run = run_config(cfg, saved)
+    datamodule: DataModule = instantiate(run.dataset)
+    generator, nz = load_generator(checkpoint, run, datamodule.data_shape)
+    if not run.metrics.names:
+        raise ConfigError("metrics.names is empty for this run: name some, e.g. metrics.names=[fid].")
+    evaluator = Evaluator(run.metrics, datamodule, run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+    device = pick_device(cfg.device)
+    if cfg.source == "generator":
+        scores = evaluator(generator.to(device), nz, device)
+    else:
+        n, batch_size, seed = run.eval.num_samples, run.eval.batch_size, run.eval.seed
+        batches = test_split_batches(datamodule, n, batch_size, seed, device)
+        scores = evaluator.score(batches, device)
+    record = {
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "step": checkpoint["gan_lab"]["steps_done"],
+        "source": cfg.source,
+        "num_samples": run.eval.num_samples,
+        "seed": run.eval.seed,
+        "metrics": scores,
+    }
+    suffix = ".eval.json" if cfg.source == "generator" else ".eval-test_split.json"
+    out = Path(cfg.ckpt).with_suffix(suffix)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print_table(record, out)
+    return record
+
+
+def print_table(record: dict, out: Path) -> None:
+    table = Table(title=f"{record['source']} at step {record['step']}, {record['num_samples']} samples")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in record["metrics"].items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console = Console()
+    console.print(table)
+    console.print(f"written to {out}")
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    with reported_as_one_line("gan_lab.evaluate"):
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Feature extractors for image metrics. Each maps images in [-1, 1] to (features, class logits).
+
+- `inception`: the standard InceptionV3 FID weights (torch-fidelity's `pt_inception-2015-12-05`, as
+  torchmetrics uses them): 2048-d pool features and the 1008-way logits behind the Inception Score.
+- `classifier`: a `cnn_classifier` trained by gan_lab (its feature layer and its 10 logits): the domain
+  extractor for MNIST-like data, where Inception features carry little meaning.
+"""
+
+import hashlib
+import logging
+from functools import cache
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+
+from gan_lab.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+BUNDLED_CLASSIFIERS = Path(__file__).resolve().parent / "classifiers"
+
+
+def file_digest(path: Path) -> str:
+    """A short content hash, so cached real features follow the weights rather than the file name."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class Extractor(nn.Module):
+    """Base: `name` goes into metric names, `weights` is the file the extractor was built from."""
+
+    name: str
+    weights: Path
+
+    def prepare(self, images: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+
+class ClassifierExtractor(Extractor):
+    """A gan_lab classifier as feature extractor. Images are resized to the size it was trained on."""
+
+    name = "classifier"
+
+    def __init__(self, net: nn.Module, data_shape: tuple[int, ...], weights: Path) -> None:
+        super().__init__()
+        self.net, self.data_shape, self.weights = net.eval(), tuple(data_shape), weights
+
+    def prepare(self, images: Tensor) -> Tensor:
+        channels, size = self.data_shape[0], self.data_shape[1:]
+        if images.shape[1] != channels:
+            raise ConfigError(
+                f"metrics.classifier ({self.weights.name}) reads {channels}-channel images, the data has "
+                f"{images.shape[1]}: use a classifier trained on this dataset, or metrics=inception."
+            )
+        if images.shape[2:] != size:
+            images = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
+        return images
+
+    @torch.inference_mode()
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        features = self.net.features(self.prepare(images))
+        return features, self.net.head(features)
+
+
+def classifier_path(name_or_path: str) -> Path:
+    """A bundled classifier by name (`mnist`, `fashion_mnist`) or a classifier run's checkpoint path."""
+    bundled = BUNDLED_CLASSIFIERS / f"{name_or_path}.ckpt"
+    if bundled.is_file():
+        return bundled
+    path = Path(name_or_path).expanduser()
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in BUNDLED_CLASSIFIERS.glob("*.ckpt")))
+        raise ConfigError(
+            f"metrics.classifier={name_or_path!r} is neither a bundled classifier ({names}) nor a "
+            "file: train one with `python -m gan_lab experiment=classifier_mnist` and pass its "
+            "checkpoints/last.ckpt."
+        )
+    return path
+
+
+def load_classifier(name_or_path: str) -> ClassifierExtractor:
+    """Rebuild the classifier from the config stored in its checkpoint and load its weights."""
+    path = classifier_path(name_or_path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    config = checkpoint.get("gan_lab", {}).get("config")
+    if config is None or "classifier" not in config["model"]["_target_"].lower():
+        raise ConfigError(
+            f"{path} is not a gan_lab classifier checkpoint (from experiment=classifier_mnist)."
+        )
+    dataset = config["dataset"]
+    data_shape = (dataset["channels"], dataset["image_size"], dataset["image_size"])
+    net = instantiate(OmegaConf.create(config["model"]))(data_shape=data_shape)
+    state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
+    net.load_state_dict(state)
+    return ClassifierExtractor(net, data_shape, path)
+
+
+class InceptionExtractor(Extractor):
+    """torchmetrics' InceptionV3 (torch-fidelity's FID network): pool features and unbiased logits."""
+
+    name = "inception"
+
+    def __init__(self, weights: Path) -> None:
+        super().__init__()
+        from torchmetrics.image.fid import NoTrainInceptionV3
+
+        self.weights = weights
+        self.net = NoTrainInceptionV3(
+            name="inception-v3-compat",
+            features_list=["2048", "logits_unbiased"],
+            feature_extractor_weights_path=str(weights),
+        )
+
+    def prepare(self, images: Tensor) -> Tensor:
+        """[-1, 1] floats to the uint8 RGB the FID network expects; grayscale is repeated to 3 channels."""
+        images = ((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        return images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
+
+    @torch.inference_mode()
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        features, logits = self.net(self.prepare(images))
+        return features, logits
+
+
+def inception_weights(configured: str | None, download: bool) -> Path | None:
+    """The FID weights: `configured`, else in torch hub's cache (downloaded there when allowed), else None."""
+    if configured:
+        path = Path(configured).expanduser()
+        if not path.is_file():
+            raise ConfigError(
+                f"metrics.inception_weights={configured!r}: no such file. Point it at "
+                f"{INCEPTION_URL.rsplit('/', 1)[1]} (from {INCEPTION_URL}), or set it to null."
+            )
+        return path
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_URL.rsplit("/", 1)[1]
+    if not cached.is_file() and download:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(INCEPTION_URL, str(cached), progress=False)
+        except Exception as error:  # offline, proxy, HTTP error: all mean "not available", said once below
+            log.debug("Inception download failed: %s", error)
+    return cached if cached.is_file() else None
+
+
+@cache
+def _say_inception_missing(cached: str) -> None:
+    log.warning(
+        "Inception metrics skipped: the InceptionV3 FID weights (pt_inception-2015-12-05) are not in %s and "
+        "could not be downloaded. Put them there (from %s) or set metrics.inception_weights=PATH. No FID is "
+        "reported under other weights.",
+        cached,
+        INCEPTION_URL,
+    )
+
+
+def load_extractors(
+    features: list[str], classifier: str | None, weights: str | None, download: bool
+) -> list[Extractor]:
+    """The extractors named in `metrics.features` that are available; a missing Inception is said once."""
+    extractors: list[Extractor] = []
+    for name in features:
+        if name == "classifier":
+            if not classifier:
+                raise ConfigError("metrics.features lists `classifier` but metrics.classifier is null.")
+            extractors.append(load_classifier(classifier))
+        elif name == "inception":
+            path = inception_weights(weights, download)
+            if path is None:
+                _say_inception_missing(str(Path(torch.hub.get_dir()) / "checkpoints"))
+            else:
+                extractors.append(InceptionExtractor(path))
+        else:
+            raise ConfigError(f"metrics.features has {name!r}: use `classifier` and/or `inception`.")
+    return extractors
