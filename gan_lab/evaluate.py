@@ -10,7 +10,7 @@ from pathlib import Path
 import hydra
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from rich.console import Console
 from rich.table import Table
 from torch.utils.data import DataLoader, Subset
@@ -25,10 +25,15 @@ SOURCES = ("generator", "test_split")
 
 
 def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
-    """The run's saved config with this command's `eval`, `metrics` and `dataset` overrides on top."""
+    """The run's saved config with this command's non-null `eval`, `metrics` and `dataset` values on top."""
     with open_dict(saved):
-        for key in ("eval", "metrics", "dataset"):
-            saved[key] = OmegaConf.merge(saved[key], cfg[key])
+        for section in ("eval", "metrics", "dataset"):
+            for key, value in cfg[section].items():
+                if value is None:
+                    continue
+                if key not in saved[section]:
+                    raise ConfigError(f"{section}.{key}: this run's {section} has no such setting.")
+                saved[section][key] = value
     return saved
 
 

@@ -120,16 +120,14 @@ def run(cfg: DictConfig) -> dict:
     steps = cfg.train.steps
     config = OmegaConf.to_container(cfg, resolve=True)
     throughput = ImagesPerSecond()
-    callbacks = [
-        throughput,
-        StepProgressBar(steps),
-        LastCheckpoint(cfg.checkpoint.every, steps, out / "checkpoints", config),
-    ]
+    callbacks = [throughput, StepProgressBar(steps)]
     evaluation = build_evaluation(cfg, datamodule, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     if evaluation is not None:
         callbacks.append(evaluation)
+    # Last, so that last.ckpt holds this step's evaluation too.
+    callbacks.append(LastCheckpoint(cfg.checkpoint.every, steps, out / "checkpoints", config))
     logger = build_logger(cfg)
     # Every DataModule offers validation data; a GAN has no validation step and that is expected.
     warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")

@@ -62,12 +62,12 @@ def train(overrides: list[str], out: Path) -> dict:
 
 
 def cli(
-    args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300
+    args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300, module: str = "gan_lab"
 ) -> subprocess.CompletedProcess:
-    """Run `python -m gan_lab ARGS` in `cwd` as a user would."""
+    """Run `python -m MODULE ARGS` (gan_lab, gan_lab.evaluate, gan_lab.generate) in `cwd` as a user would."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "gan_lab", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,

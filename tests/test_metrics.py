@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import shared
 from omegaconf import OmegaConf
 from scipy import linalg
 
@@ -19,7 +20,6 @@ from gan_lab.metrics.scores import (
     kernel_distance,
     precision_recall,
 )
-from conftest import shared
 
 
 def scipy_frechet(a: np.ndarray, b: np.ndarray) -> float:
@@ -56,7 +56,7 @@ def test_kid_accepts_fewer_samples_than_the_default_subset():
 
 
 def test_inception_score_bounds():
-    assert inception_score(torch.zeros(1000, 10))[0] == pytest.approx(1.0, abs=1e-5)  # one flat class posterior
+    assert inception_score(torch.zeros(1000, 10))[0] == pytest.approx(1.0, abs=1e-5)  # flat posterior
     confident = torch.nn.functional.one_hot(torch.arange(1000) % 10, 10).float() * 50
     assert inception_score(confident, splits=1)[0] == pytest.approx(10.0, rel=1e-4)  # sure, evenly spread
 
@@ -179,8 +179,9 @@ def test_classifier_fid_of_real_splits_is_near_zero_and_rises_with_noise(mnist_r
 
 def test_evaluator_caches_real_features_per_dataset_and_size(mnist_idx, tmp_path, monkeypatch):
     def datamodule(size: int) -> MNISTDataModule:
-        return MNISTDataModule(root=mnist_idx, download=False, image_size=size, channels=1, batch_size=8,
-                               num_workers=0)
+        return MNISTDataModule(
+            root=mnist_idx, download=False, image_size=size, channels=1, batch_size=8, num_workers=0
+        )
 
     def evaluator(size: int) -> Evaluator:
         return Evaluator(metrics_cfg(names=["fid"]), datamodule(size), num_samples=32, batch_size=16, seed=0)
@@ -200,7 +201,9 @@ def test_evaluator_caches_real_features_per_dataset_and_size(mnist_idx, tmp_path
 
 
 def test_evaluator_rejects_metrics_the_dataset_cannot_have(mnist_idx):
-    dm = MNISTDataModule(root=mnist_idx, download=False, image_size=28, channels=1, batch_size=8, num_workers=0)
+    dm = MNISTDataModule(
+        root=mnist_idx, download=False, image_size=28, channels=1, batch_size=8, num_workers=0
+    )
     with pytest.raises(ConfigError, match="2D mixture"):
         Evaluator(metrics_cfg(names=["modes"]), dm, num_samples=32, batch_size=16, seed=0)
     with pytest.raises(ConfigError, match="choose from"):

@@ -107,19 +107,17 @@ def load_classifier(name_or_path: str) -> ClassifierExtractor:
 
 
 class InceptionExtractor(Extractor):
-    """torchmetrics' InceptionV3 (torch-fidelity's FID network): pool features and unbiased logits."""
+    """torch-fidelity's InceptionV3 FID network (as torchmetrics uses it): pool features, unbiased logits."""
 
     name = "inception"
 
     def __init__(self, weights: Path) -> None:
         super().__init__()
-        from torchmetrics.image.fid import NoTrainInceptionV3
+        from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
         self.weights = weights
-        self.net = NoTrainInceptionV3(
-            name="inception-v3-compat",
-            features_list=["2048", "logits_unbiased"],
-            feature_extractor_weights_path=str(weights),
+        self.net = FeatureExtractorInceptionV3(
+            "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(weights)
         )
 
     def prepare(self, images: Tensor) -> Tensor:

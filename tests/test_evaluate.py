@@ -1,0 +1,166 @@
+"""Metrics where users see them: in training (metrics.json, logs, best.ckpt), gan_lab.evaluate, .generate."""
+
+import json
+
+import pytest
+import torch
+from conftest import TINY, cli, train, write_images
+from test_metrics import metrics_cfg
+
+from gan_lab.data import StackedMNISTDataModule
+from gan_lab.errors import ConfigError
+from gan_lab.metrics import Evaluator
+from gan_lab.metrics.features import INCEPTION_URL
+
+EVAL = [
+    "eval.every=2",
+    "eval.num_samples=300",
+    "train.steps=6",
+    "dataset.batch_size=32",
+    "samples.every=null",
+]
+
+
+def test_training_evaluates_every_n_steps_and_keeps_the_best(tmp_path):
+    out = tmp_path / "run"
+    metrics = train(EVAL, out)
+    history = metrics["eval"]
+    assert [h["step"] for h in history] == [2, 4, 6]
+    assert {"modes_captured", "high_quality_pct", "kl_modes"} <= history[0].keys()
+    best = max(h["modes_captured"] for h in history)
+    first_best_step = next(h["step"] for h in history if h["modes_captured"] == best)
+    assert metrics["best"] == {"metric": "modes_captured", "value": best}
+    best_ckpt = torch.load(out / "checkpoints/best.ckpt", weights_only=True)
+    assert best_ckpt["gan_lab"]["steps_done"] == first_best_step
+    header, *rows = (out / "csv/metrics.csv").read_text().splitlines()
+    column = header.split(",").index("eval/modes_captured")
+    logged = [float(r.split(",")[column]) for r in rows if r.split(",")[column]]
+    assert logged == [h["modes_captured"] for h in history]
+
+
+def test_a_resumed_run_keeps_its_eval_history_and_best(tmp_path):
+    first = train([*EVAL, "train.steps=4"], tmp_path / "a")
+    resumed = train([*EVAL, f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"], tmp_path / "a")
+    straight = train(EVAL, tmp_path / "b")
+    assert [h["step"] for h in first["eval"]] == [2, 4]
+    assert resumed["eval"] == straight["eval"]  # same numbers: evaluation leaves the training RNG alone
+
+
+def test_an_unknown_best_metric_is_refused_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="eval.best='fid_classifier' is not computed here"):
+        train([*EVAL, "eval.best=fid_classifier"], tmp_path / "run")
+
+
+def test_missing_inception_weights_skip_fid_and_best_but_training_goes_on(tmp_path, faces, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    metrics = train(["experiment=dcgan_anime", f"dataset.root={faces}", *TINY], tmp_path / "run")
+    assert metrics["steps"] == 3 and metrics["eval"] == [{"step": 3}]
+    assert not (tmp_path / "run/checkpoints/best.ckpt").exists()
+
+
+def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path):
+    train([*EVAL, "eval.every=null"], tmp_path / "run")
+    trained = json.loads((tmp_path / "run/metrics.json").read_text())["eval"][-1]
+    ckpt = tmp_path / "run/checkpoints/last.ckpt"
+    result = cli([f"ckpt={ckpt}", "eval.num_samples=300"], tmp_path, module="gan_lab.evaluate")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(ckpt.with_suffix(".eval.json").read_text())
+    assert record["step"] == 6 and record["source"] == "generator"
+    assert record["metrics"] == {k: v for k, v in trained.items() if k != "step"}
+    assert "modes_captured" in result.stdout  # the printed table
+
+
+def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):
+    data = [f"dataset.root={mnist_idx}", "dataset.download=false"]
+    small = ["train.steps=1", "model.ngf=8", "model.ndf=8"]
+    train(["experiment=dcgan_mnist", *data, *TINY, *small], tmp_path / "r")
+    ckpt = tmp_path / "r/checkpoints/last.ckpt"
+    args = [f"ckpt={ckpt}", "eval.num_samples=32", "metrics.names=[fid]"]
+    for source in ("generator", "test_split"):
+        result = cli([*args, f"source={source}", *data], tmp_path, module="gan_lab.evaluate")
+        assert result.returncode == 0, result.stderr
+    fake = json.loads(ckpt.with_suffix(".eval.json").read_text())["metrics"]["fid_classifier"]
+    real = json.loads(ckpt.with_suffix(".eval-test_split.json").read_text())["metrics"]["fid_classifier"]
+    assert real < 0.5 * fake  # held-out real images sit far closer to the real statistics than G(z)
+
+
+def test_evaluate_names_a_bad_checkpoint_in_one_line(tmp_path):
+    result = cli(["ckpt=missing.ckpt"], tmp_path, module="gan_lab.evaluate")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("gan_lab.evaluate: error: ckpt='missing.ckpt'")
+
+
+@pytest.fixture(scope="module")
+def dcgan_ckpt(tmp_path_factory, mnist_idx):
+    out = tmp_path_factory.mktemp("dcgan")
+    overrides = ["experiment=dcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false", *TINY]
+    train([*overrides, "model.ngf=8", "model.ndf=8", "metrics=none"], out)
+    return out / "checkpoints/last.ckpt"
+
+
+def test_generate_writes_a_grid_and_repeatable_files(tmp_path, dcgan_ckpt):
+    for out in ("a", "b"):
+        args = [f"ckpt={dcgan_ckpt}", "n=5", f"out={out}", "format=files", "seed=3"]
+        assert cli(args, tmp_path, module="gan_lab.generate").returncode == 0
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == [f"{i:06d}.png" for i in range(5)]
+    assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+    result = cli([f"ckpt={dcgan_ckpt}", "n=16", "out=grid.png"], tmp_path, module="gan_lab.generate")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+
+    assert Image.open(tmp_path / "grid.png").size == (8 * 30 + 2, 2 * 30 + 2)  # 8 per row, 2 px padding
+
+
+def test_generate_rejects_a_bad_format(tmp_path, dcgan_ckpt):
+    result = cli([f"ckpt={dcgan_ckpt}", "out=x", "format=gif"], tmp_path, module="gan_lab.generate")
+    assert result.returncode == 1 and "format='gif'" in result.stderr
+
+
+def test_stacked_mnist_stacks_three_labelled_digits_the_same_way_every_time(mnist_idx):
+    def dataset():
+        dm = StackedMNISTDataModule(
+            num_samples=50, root=mnist_idx, download=False, image_size=28, batch_size=8, num_workers=0, seed=7
+        )
+        return dm.load("train"), dm
+
+    stacked, dm = dataset()
+    digits = dm.dataset_class(str(dm._torchvision_root()), train=True, transform=dm.transform)
+    image, triple = stacked[11]
+    assert image.shape == (3, 28, 28) and dm.data_shape == (3, 28, 28)
+    sources = [next(i for i in range(len(digits)) if torch.equal(digits[i][0][0], c)) for c in image]
+    a, b, c = (int(digits.targets[i]) for i in sources)
+    assert triple == 100 * a + 10 * b + c
+    assert torch.equal(dataset()[0][11][0], image)
+
+
+def fake_inception_weights(path, monkeypatch) -> None:
+    """A weights file of the right layout holding random numbers: proves the plumbing, not the numbers."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.nn.Module, "load_state_dict", lambda self, state, *a, **k: None)
+        empty = path.with_name("empty.pth")
+        torch.save({}, empty)
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], str(empty))
+    torch.save(net.state_dict(), path)
+
+
+def test_inception_metrics_are_reported_when_the_weights_are_there(tmp_path, monkeypatch):
+    weights = tmp_path / INCEPTION_URL.rsplit("/", 1)[1]
+    fake_inception_weights(weights, monkeypatch)
+    from gan_lab.data import ImageFolderDataModule
+
+    dm = ImageFolderDataModule(
+        root=write_images(tmp_path / "img", n=20, size=(32, 32)),
+        image_size=32,
+        channels=3,
+        batch_size=10,
+        num_workers=0,
+    )
+    cfg = metrics_cfg(names=["fid", "is"], features=["inception"], inception_weights=str(weights))
+    evaluator = Evaluator(cfg, dm, num_samples=12, batch_size=6, seed=0)
+    images = lambda z: torch.tanh(z[:, :3, None, None].expand(-1, 3, 32, 32))  # noqa: E731
+    scores = evaluator(images, 8, torch.device("cpu"))
+    assert set(scores) == {"fid_inception", "is_inception", "is_inception_std"}
+    assert evaluator.produces() == ["fid_inception", "is_inception", "is_inception_std"]
