@@ -24,17 +24,22 @@ def read_checkpoint(path: str | Path) -> tuple[dict, DictConfig]:
     return checkpoint, OmegaConf.create(checkpoint["gan_lab"]["config"])
 
 
-def load_generator(checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...]) -> tuple[nn.Module, int]:
-    """The generator of a GAN checkpoint, in eval mode, and its latent size."""
+def load_generator(
+    checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], trained: bool = True
+) -> tuple[nn.Module, int]:
+    """The generator of a GAN checkpoint in eval mode, and its latent size.
+
+    `trained=False` gives the network as its run initialised it (same seed), before any update.
+    """
+    torch.manual_seed(cfg.seed)  # as train.run seeds before it builds the model
     nets = instantiate(cfg.model)(data_shape=data_shape)
     if not isinstance(nets, GANNets):
         raise ConfigError(f"this checkpoint is a {cfg.model._target_} run, not a GAN: it has no generator.")
-    weights = {
-        k.removeprefix("generator."): v
-        for k, v in checkpoint["state_dict"].items()
-        if k.startswith("generator.")
-    }
-    nets.generator.load_state_dict(weights)
+    if trained:
+        state = checkpoint["state_dict"]
+        nets.generator.load_state_dict(
+            {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
+        )
     return nets.generator.eval(), nets.nz
 
 

@@ -1,7 +1,7 @@
 """`python -m gan_lab.evaluate ckpt=PATH`: score a checkpoint, print a table, write `<ckpt>.eval.json`.
 
-`source=test_split` scores the dataset's real test images instead of the generator: the number a perfect
-generator would get (near 0 for FID and KID).
+Two baselines: `source=test_split` scores the dataset's real test images instead of the generator (what a
+perfect generator would get: near 0 FID and KID), `source=initial` the generator as its run initialised it.
 """
 
 import json
@@ -21,7 +21,7 @@ from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, reported_as_one_line
 from gan_lab.metrics import Evaluator
 
-SOURCES = ("generator", "test_split")
+SOURCES = ("generator", "initial", "test_split")
 
 
 def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
@@ -52,12 +52,13 @@ def evaluate(cfg: DictConfig) -> dict:
     checkpoint, saved = read_checkpoint(cfg.ckpt)
     run = run_config(cfg, saved)
     datamodule: DataModule = instantiate(run.dataset)
-    generator, nz = load_generator(checkpoint, run, datamodule.data_shape)
+    trained = cfg.source != "initial"
+    generator, nz = load_generator(checkpoint, run, datamodule.data_shape, trained)
     if not run.metrics.names:
         raise ConfigError("metrics.names is empty for this run: name some, e.g. metrics.names=[fid].")
     evaluator = Evaluator(run.metrics, datamodule, run.eval.num_samples, run.eval.batch_size, run.eval.seed)
     device = pick_device(cfg.device)
-    if cfg.source == "generator":
+    if cfg.source != "test_split":
         scores = evaluator(generator.to(device), nz, device)
     else:
         n, batch_size, seed = run.eval.num_samples, run.eval.batch_size, run.eval.seed
@@ -71,7 +72,7 @@ def evaluate(cfg: DictConfig) -> dict:
         "seed": run.eval.seed,
         "metrics": scores,
     }
-    suffix = ".eval.json" if cfg.source == "generator" else ".eval-test_split.json"
+    suffix = ".eval.json" if cfg.source == "generator" else f".eval-{cfg.source}.json"
     out = Path(cfg.ckpt).with_suffix(suffix)
     out.write_text(json.dumps(record, indent=2) + "\n")
     print_table(record, out)

@@ -76,12 +76,17 @@ def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):
     train(["experiment=dcgan_mnist", *data, *TINY, *small], tmp_path / "r")
     ckpt = tmp_path / "r/checkpoints/last.ckpt"
     args = [f"ckpt={ckpt}", "eval.num_samples=32", "metrics.names=[fid]"]
-    for source in ("generator", "test_split"):
+    fid = {}
+    for source, suffix in [
+        ("generator", ".eval.json"),
+        ("test_split", ".eval-test_split.json"),
+        ("initial", ".eval-initial.json"),
+    ]:
         result = cli([*args, f"source={source}", *data], tmp_path, module="gan_lab.evaluate")
         assert result.returncode == 0, result.stderr
-    fake = json.loads(ckpt.with_suffix(".eval.json").read_text())["metrics"]["fid_classifier"]
-    real = json.loads(ckpt.with_suffix(".eval-test_split.json").read_text())["metrics"]["fid_classifier"]
-    assert real < 0.5 * fake  # held-out real images sit far closer to the real statistics than G(z)
+        fid[source] = json.loads(ckpt.with_suffix(suffix).read_text())["metrics"]["fid_classifier"]
+    assert fid["test_split"] < 0.5 * fid["generator"]  # held-out real images sit far closer than G(z)
+    assert fid["initial"] != fid["generator"]  # one update moved the generator
 
 
 def test_evaluate_names_a_bad_checkpoint_in_one_line(tmp_path):
@@ -164,3 +169,21 @@ def test_inception_metrics_are_reported_when_the_weights_are_there(tmp_path, mon
     scores = evaluator(images, 8, torch.device("cpu"))
     assert set(scores) == {"fid_inception", "is_inception", "is_inception_std"}
     assert evaluator.produces() == ["fid_inception", "is_inception", "is_inception_std"]
+
+
+def test_the_initial_source_rebuilds_the_generator_its_run_started_from(tmp_path):
+    import pytorch_lightning as pl
+    from hydra.utils import instantiate
+
+    from gan_lab.checkpoint import load_generator, read_checkpoint
+    from gan_lab.train import build_model
+
+    train(TINY, tmp_path / "run")
+    checkpoint, cfg = read_checkpoint(tmp_path / "run/checkpoints/last.ckpt")
+    pl.seed_everything(cfg.seed, verbose=False)
+    data_shape = instantiate(cfg.dataset).data_shape
+    started = build_model(cfg, data_shape).generator.state_dict()
+    initial = load_generator(checkpoint, cfg, data_shape, trained=False)[0].state_dict()
+    trained = load_generator(checkpoint, cfg, data_shape)[0].state_dict()
+    assert all(torch.equal(started[k], initial[k]) for k in started)
+    assert not all(torch.equal(started[k], trained[k]) for k in started)
