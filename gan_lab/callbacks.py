@@ -1,5 +1,6 @@
 """Callbacks: sample grids, atomic `last.ckpt`, images per second and a progress bar counted in steps."""
 
+import math
 import os
 import time
 from pathlib import Path
@@ -87,7 +88,7 @@ class Evaluation(Callback):
             trainer.save_checkpoint(self.best_path)
 
     def _improved(self, value: float | None) -> bool:
-        if value is None:
+        if value is None or not math.isfinite(value):  # a diverged run's NaN is never "best"
             return False
         if self.best_value is None:
             return True

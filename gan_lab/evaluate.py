@@ -1,4 +1,4 @@
-"""`python -m gan_lab.evaluate ckpt=PATH`: score a checkpoint, print a table, write `<ckpt>.eval.json`.
+"""`python -m gan_lab.evaluate ckpt=PATH`: score a checkpoint, print a table, write e.g. `best.eval.json`.
 
 Two baselines: `source=test_split` scores the dataset's real test images instead of the generator (what a
 perfect generator would get: near 0 FID and KID), `source=initial` the generator as its run initialised it.
@@ -8,24 +8,25 @@ import json
 from pathlib import Path
 
 import hydra
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from rich.console import Console
 from rich.table import Table
-from torch.utils.data import DataLoader, Subset
 
 from gan_lab.checkpoint import load_generator, pick_device, read_checkpoint
 from gan_lab.config import config_dir
 from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, reported_as_one_line
 from gan_lab.metrics import Evaluator
+from gan_lab.metrics.evaluator import real_batches
 
 SOURCES = ("generator", "initial", "test_split")
 
 
 def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
     """The run's saved config with this command's non-null `eval`, `metrics` and `dataset` values on top."""
+    if "metrics" not in saved:
+        raise ConfigError("this checkpoint predates gan_lab's metrics: its run config has no metric set.")
     with open_dict(saved):
         for section in ("eval", "metrics", "dataset"):
             for key, value in cfg[section].items():
@@ -35,14 +36,6 @@ def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
                     raise ConfigError(f"{section}.{key}: this run's {section} has no such setting.")
                 saved[section][key] = value
     return saved
-
-
-def test_split_batches(datamodule: DataModule, n: int, batch_size: int, seed: int, device: torch.device):
-    """A seeded random subset of up to `n` real test samples, in batches on `device`."""
-    test = datamodule.load("test")
-    order = torch.randperm(len(test), generator=torch.Generator().manual_seed(seed + 1))[:n]
-    for batch, _ in DataLoader(Subset(test, order.tolist()), batch_size=batch_size):
-        yield batch.to(device)
 
 
 def evaluate(cfg: DictConfig) -> dict:
@@ -61,9 +54,8 @@ def evaluate(cfg: DictConfig) -> dict:
     if cfg.source != "test_split":
         scores = evaluator(generator.to(device), nz, device)
     else:
-        n, batch_size, seed = run.eval.num_samples, run.eval.batch_size, run.eval.seed
-        batches = test_split_batches(datamodule, n, batch_size, seed, device)
-        scores = evaluator.score(batches, device)
+        test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+        scores = evaluator.score((batch.to(device) for batch in test), device)
     record = {
         "checkpoint": str(Path(cfg.ckpt).resolve()),
         "step": checkpoint["gan_lab"]["steps_done"],

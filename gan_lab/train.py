@@ -14,7 +14,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 
 from gan_lab.callbacks import (
     AtomicCheckpointIO,
@@ -77,6 +77,8 @@ def build_evaluation(cfg: DictConfig, datamodule: DataModule, out: Path) -> Eval
             raise ConfigError(
                 f"eval.best={best!r} is not computed here: use null or one of {', '.join(available)}."
             )
+    if rank_zero_only.rank == 0:  # real-data features now: errors before training, no wait in DDP later
+        evaluator.prepare()
     return Evaluation(evaluator, cfg.eval.every, cfg.train.steps, out / "checkpoints", best)
 
 

@@ -92,10 +92,11 @@ def wandb_records(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
 
 
-def test_wandb_offline_logs_losses_and_images_and_no_secret(tmp_path):
+def test_wandb_offline_logs_losses_images_metrics_and_no_secret(tmp_path):
     secret = "sk-not-a-real-key-0123456789abcdef"
     env = {"WANDB_API_KEY": secret, "WANDB_MODE": ""}
-    args = ["logger=wandb", "logger.offline=true", "train.steps=20", "samples.every=10", "hydra.run.dir=out"]
+    args = ["logger=wandb", "logger.offline=true", "train.steps=20", "samples.every=10", "hydra.run.dir=out",
+            "eval.every=10"]  # fmt: skip
     result = cli(args, tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "wandb sync" in result.stdout + result.stderr
@@ -104,6 +105,8 @@ def test_wandb_offline_logs_losses_and_images_and_no_secret(tmp_path):
     history = [r["history"]["item"] for r in records if r["type"] == "history"]
     assert any("loss/d" in h and "loss/g" in h for h in history)
     assert [h["samples.captions"] for h in history if "samples.captions" in h] == [["step 10"], ["step 20"]]
+    evaluated = [h for h in history if "eval/modes_captured" in h]
+    assert [int(float(h["trainer/global_step"])) for h in evaluated] == [10, 20]
     config = next(r for r in records if r["type"] == "config")
     assert "experiment_name" in json.dumps(config)
     for path in (tmp_path / "out").rglob("*"):

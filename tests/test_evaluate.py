@@ -46,6 +46,16 @@ def test_a_resumed_run_keeps_its_eval_history_and_best(tmp_path):
     assert resumed["eval"] == straight["eval"]  # same numbers: evaluation leaves the training RNG alone
 
 
+def test_metrics_leave_the_training_run_unchanged(tmp_path, mnist_idx):
+    data = ["experiment=dcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false", *TINY]
+    small = ["model.ngf=8", "model.ndf=8"]
+    scored = train([*data, *small], tmp_path / "scored")
+    plain = train([*data, *small, "metrics=none"], tmp_path / "plain")
+    assert scored["eval"] and "eval" not in plain
+    for key in ("loss/d", "loss/g", "d/real", "d/fake"):
+        assert scored["final"][key] == plain["final"][key], key
+
+
 def test_an_unknown_best_metric_is_refused_before_training(tmp_path):
     with pytest.raises(ConfigError, match="eval.best='fid_classifier' is not computed here"):
         train([*EVAL, "eval.best=fid_classifier"], tmp_path / "run")

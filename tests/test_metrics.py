@@ -15,6 +15,7 @@ from gan_lab.metrics import Evaluator
 from gan_lab.metrics.features import load_classifier, load_extractors
 from gan_lab.metrics.modes import kl_to_uniform, mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import (
+    _kth_neighbour_radius,
     frechet_distance,
     inception_score,
     kernel_distance,
@@ -59,6 +60,11 @@ def test_inception_score_bounds():
     assert inception_score(torch.zeros(1000, 10))[0] == pytest.approx(1.0, abs=1e-5)  # flat posterior
     confident = torch.nn.functional.one_hot(torch.arange(1000) % 10, 10).float() * 50
     assert inception_score(confident, splits=1)[0] == pytest.approx(10.0, rel=1e-4)  # sure, evenly spread
+
+
+def test_manifold_radius_is_the_distance_to_the_kth_other_point():
+    points = torch.tensor([[0.0], [1.0], [3.0], [7.0], [15.0]])
+    assert _kth_neighbour_radius(points, k=3).tolist() == [7.0, 6.0, 4.0, 7.0, 14.0]
 
 
 def test_precision_recall_on_constructed_sets():
@@ -186,7 +192,8 @@ def test_evaluator_caches_real_features_per_dataset_and_size(mnist_idx, tmp_path
     def evaluator(size: int) -> Evaluator:
         return Evaluator(metrics_cfg(names=["fid"]), datamodule(size), num_samples=32, batch_size=16, seed=0)
 
-    first = evaluator(28).real_features(evaluator(28).extractors[0])
+    built = evaluator(28)
+    first = built.real_features(built.extractors[0])
     cached = sorted((tmp_path / "cache" / "real_features").glob("*.pt"))
     assert len(cached) == 1
 
@@ -198,6 +205,22 @@ def test_evaluator_caches_real_features_per_dataset_and_size(mnist_idx, tmp_path
     other = evaluator(32)  # a different image size is a different cache entry
     other.real_features(other.extractors[0])
     assert len(list((tmp_path / "cache" / "real_features").glob("*.pt"))) == 2
+
+
+def test_image_metrics_without_feature_extractors_are_refused(mnist_idx):
+    dm = MNISTDataModule(
+        root=mnist_idx, download=False, image_size=28, channels=1, batch_size=8, num_workers=0
+    )
+    with pytest.raises(ConfigError, match="metrics.features is empty"):
+        Evaluator(metrics_cfg(features=[]), dm, num_samples=32, batch_size=16, seed=0)
+
+
+def test_a_classifier_for_other_channels_is_refused_before_any_evaluation(faces):
+    from gan_lab.data import ImageFolderDataModule
+
+    dm = ImageFolderDataModule(root=faces, image_size=28, channels=3, batch_size=8, num_workers=0)
+    with pytest.raises(ConfigError, match="reads 1-channel images, the data has 3"):
+        Evaluator(metrics_cfg(), dm, num_samples=32, batch_size=16, seed=0)
 
 
 def test_evaluator_rejects_metrics_the_dataset_cannot_have(mnist_idx):

@@ -3,7 +3,9 @@
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import torch
 from omegaconf import DictConfig
@@ -13,7 +15,13 @@ from torch.utils.data import DataLoader, Subset
 from gan_lab.config import cache_dir
 from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError
-from gan_lab.metrics.features import Extractor, file_digest, load_classifier, load_extractors
+from gan_lab.metrics.features import (
+    ClassifierExtractor,
+    Extractor,
+    file_digest,
+    load_classifier,
+    load_extractors,
+)
 from gan_lab.metrics.modes import OUTPUTS as MODE_OUTPUTS
 from gan_lab.metrics.modes import mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scores
@@ -28,12 +36,38 @@ def lower_is_better(metric: str) -> bool:
     return metric.startswith(LOWER_IS_BETTER)
 
 
+@contextmanager
+def own_rng(seed: int, device: torch.device | None = None) -> Iterator[None]:
+    """Run a block with RNGs seeded by `seed`, then put the caller's RNG states back (training goes on as if
+    the block never ran)."""
+    accelerator = device is not None and device.type != "cpu"
+    devices = [device] if accelerator else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if accelerator else "cuda"):
+        torch.manual_seed(seed)
+        yield
+
+
+def real_batches(datamodule: DataModule, split: str, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
+    """Up to `n` real samples of `split`, a random subset fixed by `seed`, in batches."""
+    dataset = datamodule.load(split)
+    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    loader = DataLoader(
+        Subset(dataset, order.tolist()),
+        batch_size=batch_size,
+        num_workers=datamodule.num_workers,
+        generator=torch.Generator().manual_seed(seed),  # else iterating draws a seed from the global RNG
+    )
+    for samples, _ in loader:
+        yield samples
+
+
 class Evaluator:
     """Scores `num_samples` generated samples against the dataset, the same way every time.
 
-    The noise is fixed by `seed`, and metric randomness (KID subsets, IS splits) runs in a forked RNG, so an
-    evaluation never changes the training run it is part of. Real-data features are computed once per dataset,
-    split, size, sample count and extractor weights, and cached on disk.
+    The noise is fixed by `seed`; network building and metric randomness (KID subsets, IS splits) run on
+    their own RNG, so setting up or running an evaluation never changes the training run it is part of.
+    Real-data features are computed once per dataset, split, size, sample count and extractor weights, and
+    cached on disk.
     """
 
     def __init__(
@@ -44,42 +78,45 @@ class Evaluator:
             raise ConfigError(f"metrics.names has {unknown}: choose from {', '.join(METRICS)}.")
         self.names, self.cfg, self.datamodule = list(metrics.names), metrics, datamodule
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
-        self._check_dataset()
-        wants_images = any(name in IMAGE_METRICS for name in self.names)
-        self.extractors: list[Extractor] = (
-            load_extractors(
-                list(metrics.features),
-                metrics.classifier,
-                metrics.inception_weights,
-                metrics.inception_download,
+        self.image_names = [name for name in self.names if name in IMAGE_METRICS]
+        if self.image_names and not metrics.features:
+            raise ConfigError(
+                f"metrics.names has {self.image_names} but metrics.features is empty: name the feature "
+                "extractors, e.g. metrics.features=[inception] or [classifier]."
             )
-            if wants_images
-            else []
-        )
-        self.digit_classifier = load_classifier(metrics.classifier) if "stacked_modes" in self.names else None
+        with own_rng(seed):  # building networks draws random initial weights
+            self.extractors: list[Extractor] = (
+                load_extractors(
+                    list(metrics.features),
+                    metrics.classifier,
+                    metrics.inception_weights,
+                    metrics.inception_download,
+                )
+                if self.image_names
+                else []
+            )
+            self.digit_classifier = (
+                load_classifier(metrics.classifier) if "stacked_modes" in self.names else None
+            )
+        self._check_dataset()
         self._real: dict[str, Tensor] = {}
 
     def produces(self) -> list[str]:
         """The metric names an evaluation returns, given the extractors that are available."""
         names = [out for name in self.names for out in MODE_OUTPUTS.get(name, ())]
         for extractor in self.extractors:
-            names += [
-                out
-                for name in self.names
-                if name in IMAGE_METRICS
-                for out in image_metric_names(name, extractor.name)
-            ]
+            names += [out for name in self.image_names for out in image_metric_names(name, extractor.name)]
         return names
 
     def _check_dataset(self) -> None:
-        images = len(self.datamodule.data_shape) == 3
+        shape = self.datamodule.data_shape
         needs = {
             "modes": (
                 hasattr(self.datamodule, "means"),
                 "a 2D mixture (dataset=gaussian_grid or gaussian_ring)",
             ),
             "stacked_modes": (getattr(self.datamodule, "stacked", False), "dataset=stacked_mnist"),
-            **{name: (images, "an image dataset") for name in IMAGE_METRICS},
+            **{name: (len(shape) == 3, "an image dataset") for name in IMAGE_METRICS},
         }
         for name in self.names:
             ok, what = needs[name]
@@ -88,6 +125,14 @@ class Evaluator:
                     f"metrics.names has {name!r}, which needs {what}; dataset {self.datamodule.name} is not. "
                     "Use the dataset's own metric set (drop the override) or pick one from conf/metrics/."
                 )
+        for extractor in self.extractors:
+            if isinstance(extractor, ClassifierExtractor):
+                extractor.check_channels(shape[0])
+
+    def prepare(self) -> None:
+        """Compute (or load) the real-data features now rather than at the first evaluation."""
+        for extractor in self.extractors:
+            self.real_features(extractor)
 
     def __call__(
         self, generate: Callable[[Tensor], Tensor], nz: int, device: torch.device
@@ -98,33 +143,32 @@ class Evaluator:
 
     @torch.inference_mode()
     def score(self, batches: Iterable[Tensor], device: torch.device) -> dict[str, float]:
-        """Metrics of the samples in `batches` (each on `device`), by name."""
+        """Metrics of the samples in `batches` (each on `device`), by name. Batches are seen once each."""
         for extractor in self.extractors:
             extractor.to(device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.seed)  # KID subsets and IS splits: the same every evaluation
-            batches = (batch.float() for batch in batches)
-            if "modes" in self.names:
-                points = torch.cat([b.cpu() for b in batches])
-                return mixture_modes(points, self.datamodule.means, self.datamodule.std)
-            if "stacked_modes" in self.names:
-                return stacked_mnist_modes(torch.cat([self._classify_channels(b).cpu() for b in batches]))
-            return self._image_scores(batches)
-
-    def _image_scores(self, batches: Iterable[Tensor]) -> dict[str, float]:
-        fake = {e.name: ([], []) for e in self.extractors}
-        for batch in batches:
+        points, digits = [], []
+        features = {e.name: ([], []) for e in self.extractors}  # fake features and logits, per extractor
+        with own_rng(self.seed, device):  # KID subsets and IS splits: the same every evaluation
+            for batch in batches:
+                batch = batch.float()
+                if "modes" in self.names:
+                    points.append(batch.cpu())
+                if "stacked_modes" in self.names:
+                    digits.append(self._classify_channels(batch).cpu())
+                for extractor in self.extractors:
+                    for store, values in zip(features[extractor.name], extractor(batch), strict=True):
+                        store.append(values.cpu())
+            scores: dict[str, float] = {}
+            if points:
+                scores.update(mixture_modes(torch.cat(points), self.datamodule.means, self.datamodule.std))
+            if digits:
+                scores.update(stacked_mnist_modes(torch.cat(digits)))
             for extractor in self.extractors:
-                features, logits = extractor(batch)
-                fake[extractor.name][0].append(features.cpu())
-                fake[extractor.name][1].append(logits.cpu())
-        names = [n for n in self.names if n in IMAGE_METRICS]
-        scores: dict[str, float] = {}
-        for extractor in self.extractors:
-            features, logits = (torch.cat(parts) for parts in fake[extractor.name])
-            real = self.real_features(extractor)
-            scores.update(image_scores(names, real, features, logits, extractor.name, self.cfg.pr_k))
-        return scores
+                fake, logits = (torch.cat(parts) for parts in features[extractor.name])
+                real = self.real_features(extractor)
+                names, pr_k = self.image_names, self.cfg.pr_k
+                scores.update(image_scores(names, real, fake, logits, extractor.name, pr_k))
+            return scores
 
     def _classify_channels(self, images: Tensor) -> Tensor:
         """Digit of each channel of each image, shape (N, channels)."""
@@ -139,47 +183,47 @@ class Evaluator:
         return self._real[extractor.name]
 
     def _cached(self, extractor: Extractor) -> Tensor:
-        dm, split = self.datamodule, self.cfg.real_split
-        key = {
-            "dataset": type(dm).__name__,
-            "root": str(dm.root.resolve()) if dm.root is not None else None,
-            "split": split,
-            "shape": list(dm.data_shape),
-            "num_samples": self.num_samples,
-            "seed": self.seed,
-            "extractor": extractor.name,
-            "weights": file_digest(extractor.weights),
-        }
-        name = json.dumps(key, sort_keys=True)
+        dm = self.datamodule
+        key = json.dumps(
+            {
+                "dataset": type(dm).__name__,
+                "root": str(dm.root.resolve()) if dm.root is not None else None,
+                "dataset_seed": dm.seed,  # what Stacked MNIST and the 2D mixtures draw depends on it
+                "dataset_size": getattr(dm, "num_samples", None),
+                "split": self.cfg.real_split,
+                "shape": list(dm.data_shape),
+                "num_samples": self.num_samples,
+                "seed": self.seed,
+                "extractor": extractor.name,
+                "weights": file_digest(extractor.weights),
+            },
+            sort_keys=True,
+        )
         path = (
             cache_dir()
             / "real_features"
-            / f"{extractor.name}-{hashlib.sha1(name.encode()).hexdigest()[:16]}.pt"
+            / f"{extractor.name}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
         )
-        if path.is_file():
+        try:
             cached = torch.load(path, weights_only=True)
-            if cached["key"] == name:
+            if cached["key"] == key:
                 return cached["features"]
+        except (FileNotFoundError, RuntimeError, KeyError, EOFError):
+            pass  # absent or unreadable: compute it again
         features = self._extract_real(extractor)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        torch.save({"key": name, "features": features}, partial)
-        partial.replace(path)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # parallel jobs write their own
+        torch.save({"key": key, "features": features}, partial)
+        os.replace(partial, path)
         return features
 
     def _extract_real(self, extractor: Extractor) -> Tensor:
-        dataset = self.datamodule.load(self.cfg.real_split)
-        n = min(self.num_samples, len(dataset))
-        log.info("computing %s features of %d real images (cached for next time)", extractor.name, n)
-        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n]
-        loader = DataLoader(
-            Subset(dataset, order.tolist()),
-            batch_size=self.batch_size,
-            num_workers=self.datamodule.num_workers,
-        )
+        n = min(self.num_samples, len(self.datamodule.load(self.cfg.real_split)))
+        log.info("computing %s features of %d real samples (cached for next time)", extractor.name, n)
         device = next(extractor.parameters()).device
+        batches = real_batches(self.datamodule, self.cfg.real_split, n, self.batch_size, self.seed)
         with torch.inference_mode():
-            return torch.cat([extractor(images.to(device))[0].cpu() for images, _ in loader])
+            return torch.cat([extractor(images.to(device))[0].cpu() for images in batches])
 
 
 def describe(scores: dict[str, float]) -> str:

@@ -56,13 +56,16 @@ class ClassifierExtractor(Extractor):
         super().__init__()
         self.net, self.data_shape, self.weights = net.eval(), tuple(data_shape), weights
 
-    def prepare(self, images: Tensor) -> Tensor:
-        channels, size = self.data_shape[0], self.data_shape[1:]
-        if images.shape[1] != channels:
+    def check_channels(self, channels: int) -> None:
+        if channels != self.data_shape[0]:
             raise ConfigError(
-                f"metrics.classifier ({self.weights.name}) reads {channels}-channel images, the data has "
-                f"{images.shape[1]}: use a classifier trained on this dataset, or metrics=inception."
+                f"metrics.classifier ({self.weights.name}) reads {self.data_shape[0]}-channel images, the "
+                f"data has {channels}: use a classifier trained on this dataset, or metrics=inception."
             )
+
+    def prepare(self, images: Tensor) -> Tensor:
+        self.check_channels(images.shape[1])
+        size = self.data_shape[1:]
         if images.shape[2:] != size:
             images = F.interpolate(images, size=size, mode="bilinear", antialias=True, align_corners=False)
         return images
