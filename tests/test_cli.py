@@ -126,13 +126,15 @@ def test_wandb_sweep_jobs_share_a_group_and_never_merge(tmp_path):
     assert [h["display_name"] for h in headers] == ["quickstart-0", "quickstart-1"]
 
 
-def test_the_wheel_carries_the_configs_and_runs_from_anywhere(tmp_path):
+def test_the_wheel_carries_configs_and_classifiers_and_runs_from_anywhere(tmp_path):
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
                     str(tmp_path / "dist"), str(root)], check=True, capture_output=True)  # fmt: skip
     (wheel,) = (tmp_path / "dist").glob("gan_lab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "gan_lab/conf/train.yaml" in names and "gan_lab/conf/experiment/dcgan_anime.yaml" in names
+    bundled = {f"gan_lab/metrics/classifiers/{name}.ckpt" for name in ("mnist", "fashion_mnist")}
+    assert bundled <= set(names)
     target = tmp_path / "site"
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "-q"]
     subprocess.run([*pip, "--target", str(target), str(wheel)], check=True, capture_output=True)
