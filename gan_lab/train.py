@@ -64,12 +64,14 @@ def _describe(model: GAN | Classifier) -> str:
 
 
 def build_evaluation(cfg: DictConfig, datamodule: DataModule, out: Path) -> Evaluation | None:
-    """The in-training evaluation callback, or None when the metric set is empty."""
+    """The in-training evaluation callback, or None when there is nothing to compute."""
     if not cfg.metrics.names:
         return None
     evaluator = Evaluator(cfg.metrics, datamodule, cfg.eval.num_samples, cfg.eval.batch_size, cfg.eval.seed)
-    best = cfg.eval.best
     available = evaluator.produces()
+    if not available:  # e.g. only Inception metrics, and no Inception weights: nothing to evaluate
+        return None
+    best = cfg.eval.best
     if best is not None and best not in available:
         if best.endswith("_inception"):  # weights missing: already said; train on without best.ckpt
             best = None

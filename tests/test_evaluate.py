@@ -64,7 +64,7 @@ def test_an_unknown_best_metric_is_refused_before_training(tmp_path):
 def test_missing_inception_weights_skip_fid_and_best_but_training_goes_on(tmp_path, faces, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     metrics = train(["experiment=dcgan_anime", f"dataset.root={faces}", *TINY], tmp_path / "run")
-    assert metrics["steps"] == 3 and metrics["eval"] == [{"step": 3}]
+    assert metrics["steps"] == 3 and "eval" not in metrics
     assert not (tmp_path / "run/checkpoints/best.ckpt").exists()
 
 
