@@ -73,8 +73,8 @@ def build_evaluation(cfg: DictConfig, datamodule: DataModule, out: Path) -> Eval
         return None
     best = cfg.eval.best
     if best is not None and best not in available:
-        if best.endswith("_inception"):  # weights missing: already said; train on without best.ckpt
-            best = None
+        if any(best.endswith(f"_{name}") for name in cfg.metrics.features):  # its extractor is missing
+            best = None  # (and that was said): train on without best.ckpt
         else:
             raise ConfigError(
                 f"eval.best={best!r} is not computed here: use null or one of {', '.join(available)}."

@@ -40,9 +40,6 @@ class Extractor(nn.Module):
     name: str
     weights: Path
 
-    def prepare(self, images: Tensor) -> Tensor:
-        raise NotImplementedError
-
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
