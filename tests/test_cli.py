@@ -66,14 +66,18 @@ def test_multirun_gives_each_job_its_own_folder(tmp_path):
 
 
 def test_ddp_on_two_cpu_processes_writes_one_run_folder(tmp_path):
-    result = cli(["trainer=ddp_cpu", "hydra.run.dir=out", "train.steps=6", "samples.every=3"], tmp_path)
+    args = ["trainer=ddp_cpu", "hydra.run.dir=out", "train.steps=6", "samples.every=3", "eval.every=3"]
+    result = cli(args, tmp_path)
     assert result.returncode == 0, result.stderr
     assert run_folders(tmp_path) == [tmp_path / "out"]
     out = tmp_path / "out"
     assert (out / "train_ddp_process_1.log").is_file()  # rank 1 ran, in this folder
     assert "cpu x 2" in result.stdout + result.stderr
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
-    assert json.loads((out / "metrics.json").read_text())["steps"] == 6
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps"] == 6
+    assert [h["step"] for h in metrics["eval"]] == [3, 6]  # rank zero scored, every rank agreed
+    assert (out / "checkpoints" / "best.ckpt").is_file()
 
 
 def test_ddp_inside_a_multirun_keeps_jobs_apart(tmp_path):
