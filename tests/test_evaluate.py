@@ -8,6 +8,7 @@ from conftest import TINY, cli, train, write_images
 from test_metrics import metrics_cfg
 
 from gan_lab.data import StackedMNISTDataModule
+from gan_lab.data.images import image_transform
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import Evaluator
 from gan_lab.metrics.features import INCEPTION_URL
@@ -133,20 +134,22 @@ def test_generate_rejects_a_bad_format(tmp_path, dcgan_ckpt):
 
 
 def test_stacked_mnist_stacks_three_labelled_digits_the_same_way_every_time(mnist_idx):
-    def dataset():
-        dm = StackedMNISTDataModule(
-            num_samples=50, root=mnist_idx, download=False, image_size=28, batch_size=8, num_workers=0, seed=7
-        )
-        return dm.load("train"), dm
+    def datamodule(image_size: int = 28) -> StackedMNISTDataModule:
+        return StackedMNISTDataModule(num_samples=50, root=mnist_idx, download=False, image_size=image_size,
+                                      batch_size=8, num_workers=0, seed=7)  # fmt: skip
 
-    stacked, dm = dataset()
-    digits = dm.dataset_class(str(dm._torchvision_root()), train=True, transform=dm.transform)
+    dm = datamodule()
+    stacked = dm.load("train")
+    digits = dm.dataset_class(str(dm._torchvision_root()), train=True, transform=image_transform(28, 1))
     image, triple = stacked[11]
-    assert image.shape == (3, 28, 28) and dm.data_shape == (3, 28, 28)
-    sources = [next(i for i in range(len(digits)) if torch.equal(digits[i][0][0], c)) for c in image]
+    assert image.shape == (3, 28, 28) and dm.data_shape == (3, 28, 28) and len(stacked) == 50
+    sources = [
+        next(i for i in range(len(digits)) if torch.allclose(digits[i][0][0], c, atol=1e-6)) for c in image
+    ]
     a, b, c = (int(digits.targets[i]) for i in sources)
     assert triple == 100 * a + 10 * b + c
-    assert torch.equal(dataset()[0][11][0], image)
+    assert torch.equal(datamodule().load("train")[11][0], image)
+    assert datamodule(32).load("train")[11][0].shape == (3, 32, 32)
 
 
 def fake_inception_weights(path, monkeypatch) -> None:

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
@@ -197,22 +198,22 @@ class CelebADataModule(ImageFolderDataModule):
 
 
 class StackedDigits(Dataset):
-    """Item i: three digits of `digits`, picked at random (seeded by `seed` and i), as one 3-channel image.
+    """Item i: three of `digits` (N, 1, H, W), picked at random (seeded by `seed` and i), as one RGB image.
 
     The target is the digit triple as a number 0..999, the mode index of the Stacked MNIST benchmark.
     """
 
-    def __init__(self, digits: Dataset, size: int, seed: int) -> None:
-        self.digits, self.size, self.seed = digits, size, seed
+    def __init__(self, digits: torch.Tensor, labels: torch.Tensor, size: int, seed: int) -> None:
+        self.digits, self.labels, self.size, self.seed = digits, labels, size, seed
 
     def __len__(self) -> int:
         return self.size
 
     def __getitem__(self, index: int):
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
-        picks = torch.randint(len(self.digits), (3,), generator=generator).tolist()
-        images, labels = zip(*(self.digits[i] for i in picks), strict=True)
-        return torch.cat(images), 100 * int(labels[0]) + 10 * int(labels[1]) + int(labels[2])
+        picks = torch.randint(len(self.digits), (3,), generator=generator)
+        a, b, c = self.labels[picks].tolist()
+        return self.digits[picks].flatten(0, 1), 100 * a + 10 * b + c
 
 
 class StackedMNISTDataModule(MNISTDataModule):
@@ -227,9 +228,11 @@ class StackedMNISTDataModule(MNISTDataModule):
             raise ConfigError(f"dataset.num_samples={num_samples}: use a positive number of stacked images.")
         self.num_samples = num_samples
 
-    @property
-    def transform(self) -> transforms.Compose:
-        return image_transform(self.image_size, channels=1)  # per digit; three make one image
-
     def load(self, split: str) -> Dataset:
-        return StackedDigits(super().load(split), self.num_samples, self.seed + (split != "train"))
+        mnist = super().load(split)
+        # All digits scaled at once (as ToTensor + Normalize(0.5, 0.5) would, one by one): the stream then
+        # only indexes a tensor, instead of decoding three PIL images per sample.
+        digits = mnist.data.unsqueeze(1).float().div(127.5).sub(1)
+        if self.image_size != digits.shape[-1]:
+            digits = F.interpolate(digits, size=self.image_size, mode="bilinear", antialias=True)
+        return StackedDigits(digits, mnist.targets, self.num_samples, self.seed + (split != "train"))
