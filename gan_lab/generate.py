@@ -28,6 +28,7 @@ def sample(generator: torch.nn.Module, nz: int, n: int, seed: int, batch_size: i
 
 
 def generate(cfg: DictConfig) -> Path:
+    """Write `cfg.n` samples of the checkpoint's generator to `cfg.out`; return that path."""
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format!r}: use grid or files.")
     if not (isinstance(cfg.n, int) and cfg.n > 0):
