@@ -13,7 +13,7 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
 from gan_lab.metrics import Evaluator, describe, lower_is_better
-from gan_lab.samples import save_samples
+from gan_lab.samples import grid_width, save_samples
 
 
 def _due(steps_done: int, every: int | None, total: int) -> bool:
@@ -48,6 +48,7 @@ class SampleGrid(Callback):
             self._real(trainer.datamodule),
             self.out_dir / f"step_{step:06d}.png",
             title=f"step {step}",
+            nrow=grid_width(pl_module.num_classes),
         )
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):

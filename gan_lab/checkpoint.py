@@ -5,7 +5,6 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
 
 from gan_lab.errors import ConfigError
 from gan_lab.models import GANNets
@@ -24,23 +23,22 @@ def read_checkpoint(path: str | Path) -> tuple[dict, DictConfig]:
     return checkpoint, OmegaConf.create(checkpoint["gan_lab"]["config"])
 
 
-def load_generator(
-    checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], trained: bool = True
-) -> tuple[nn.Module, int]:
-    """The generator of a GAN checkpoint in eval mode, and its latent size.
+def load_nets(checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], trained: bool = True) -> GANNets:
+    """The generator and discriminator of a GAN checkpoint, in eval mode.
 
-    `trained=False` gives the network as its run initialised it (same seed), before any update.
+    `trained=False` gives the networks as their run initialised them (same seed), before any update.
     """
     torch.manual_seed(cfg.seed)  # as train.run seeds before it builds the model
     nets = instantiate(cfg.model)(data_shape=data_shape)
     if not isinstance(nets, GANNets):
         raise ConfigError(f"this checkpoint is a {cfg.model._target_} run, not a GAN: it has no generator.")
-    if trained:
-        state = checkpoint["state_dict"]
-        nets.generator.load_state_dict(
-            {k.removeprefix("generator."): v for k, v in state.items() if k.startswith("generator.")}
-        )
-    return nets.generator.eval(), nets.nz
+    for name in ("generator", "discriminator") if trained else ():
+        prefix = f"{name}."
+        state = {k.removeprefix(prefix): v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
+        getattr(nets, name).load_state_dict(state)
+    nets.generator.eval()
+    nets.discriminator.eval()
+    return nets
 
 
 def pick_device(device: str) -> torch.device:

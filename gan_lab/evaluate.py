@@ -13,7 +13,7 @@ from omegaconf import DictConfig, open_dict
 from rich.console import Console
 from rich.table import Table
 
-from gan_lab.checkpoint import load_generator, pick_device, read_checkpoint
+from gan_lab.checkpoint import load_nets, pick_device, read_checkpoint
 from gan_lab.config import config_dir
 from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, reported_as_one_line
@@ -46,16 +46,23 @@ def evaluate(cfg: DictConfig) -> dict:
     run = run_config(cfg, saved)
     datamodule: DataModule = instantiate(run.dataset)
     trained = cfg.source != "initial"
-    generator, nz = load_generator(checkpoint, run, datamodule.data_shape, trained)
+    nets = load_nets(checkpoint, run, datamodule.data_shape, trained)
     if not run.metrics.names:
         raise ConfigError("metrics.names is empty for this run: name some, e.g. metrics.names=[fid].")
-    evaluator = Evaluator(run.metrics, datamodule, run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+    evaluator = Evaluator(
+        run.metrics,
+        datamodule,
+        run.eval.num_samples,
+        run.eval.batch_size,
+        run.eval.seed,
+        conditional=nets.num_classes > 0,
+    )
     device = pick_device(cfg.device)
     if cfg.source != "test_split":
-        scores = evaluator(generator.to(device), nz, device)
-    else:
+        scores = evaluator(nets.generator.to(device), nets.nz, device)
+    else:  # real test images with their own labels: what a perfect (conditional) generator would score
         test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
-        scores = evaluator.score((batch.to(device) for batch in test), device)
+        scores = evaluator.score(((images.to(device), labels) for images, labels in test), device)
     record = {
         "checkpoint": str(Path(cfg.ckpt).resolve()),
         "step": checkpoint["gan_lab"]["steps_done"],

@@ -1,4 +1,8 @@
-"""The GAN LightningModule: manual optimization, `n_critic` D updates then one G update per batch."""
+"""The GAN LightningModule: manual optimization, `n_critic` D updates then one G update per batch.
+
+A conditional pair (`nets.num_classes` > 0) sees each real batch with its labels, and fakes are drawn for
+labels sampled uniformly.
+"""
 
 from collections.abc import Callable
 
@@ -34,20 +38,30 @@ class GAN(pl.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         self.generator, self.discriminator, self.nz = nets.generator, nets.discriminator, nets.nz
+        self.num_classes = nets.num_classes
         self.loss, self.optimizer, self.lr_g, self.lr_d = loss, optimizer, lr_g, lr_d
         self.n_critic, self.grad_clip, self.seed = n_critic, grad_clip, seed
         # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
         self.register_buffer(
             "fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed))
         )
+        # Class i % num_classes for sample i: a grid num_classes wide shows one class per column.
+        fixed_y = torch.arange(num_samples) % nets.num_classes if nets.num_classes else None
+        self.register_buffer("fixed_y", fixed_y)
         self._rng_to_restore: dict | None = None
 
     @property
     def steps_done(self) -> int:
         return self.global_step // (self.n_critic + 1)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.generator(z)
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.generator(z, y)
+
+    def _noise(self, batch_size: int) -> tuple[Tensor, Tensor | None]:
+        """Latent codes, and uniformly drawn labels for a conditional pair."""
+        z = torch.randn(batch_size, self.nz, device=self.device)
+        y = torch.randint(self.num_classes, (batch_size,), device=self.device) if self.num_classes else None
+        return z, y
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -62,21 +76,22 @@ class GAN(pl.LightningModule):
         optimizer.step()
 
     def training_step(self, batch, batch_idx: int) -> None:
-        real = batch[0]
+        real, labels = batch[0], batch[1] if self.num_classes else None
         opt_d, opt_g = self.optimizers()
-        z_shape = (real.size(0), self.nz)
 
         self.toggle_optimizer(opt_d)
         for _ in range(self.n_critic):
+            z, y = self._noise(real.size(0))
             with torch.no_grad():
-                fake = self.generator(torch.randn(z_shape, device=self.device))
-            real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+                fake = self.generator(z, y)
+            real_logits, fake_logits = self.discriminator(real, labels), self.discriminator(fake, y)
             loss_d = self.loss.discriminator(real_logits, fake_logits)
             self._update(opt_d, loss_d)
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
-        gen_logits = self.discriminator(self.generator(torch.randn(z_shape, device=self.device)))
+        z, y = self._noise(real.size(0))
+        gen_logits = self.discriminator(self.generator(z, y), y)
         loss_g = self.loss.generator(gen_logits)
         self._update(opt_g, loss_g)
         self.untoggle_optimizer(opt_g)
@@ -98,11 +113,11 @@ class GAN(pl.LightningModule):
             self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
 
     @torch.no_grad()
-    def sample(self, z: Tensor | None = None) -> Tensor:
-        """G(z) in eval mode (batch-norm running statistics); the fixed noise by default."""
+    def sample(self, z: Tensor | None = None, y: Tensor | None = None) -> Tensor:
+        """G(z, y) in eval mode (batch-norm running statistics); the fixed noise and labels by default."""
         was_training = self.generator.training
         self.generator.eval()
-        out = self.generator(self.fixed_z if z is None else z)
+        out = self.generator(self.fixed_z, self.fixed_y) if z is None else self.generator(z, y)
         self.generator.train(was_training)
         return out.float()
 

@@ -10,8 +10,16 @@ import torch  # noqa: E402
 from torchvision.utils import save_image  # noqa: E402
 
 
-def save_samples(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str = "") -> Path:
-    """Write `fake` as a PNG at `path`: an 8-wide grid for images, a scatter over `real` for 2D points."""
+def grid_width(num_classes: int) -> int:
+    """Images per grid row. Sample i of a conditional grid is of class i % num_classes, so 3-16 classes get
+    one column per class; 2 classes alternate by column in the usual 8."""
+    return num_classes if 3 <= num_classes <= 16 else 8
+
+
+def save_samples(
+    fake: torch.Tensor, real: torch.Tensor, path: Path, title: str = "", nrow: int = 8
+) -> Path:
+    """Write `fake` as a PNG at `path`: an `nrow`-wide image grid, or for 2D points a scatter over `real`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fake, real = fake.detach().float().cpu(), real.detach().float().cpu()
     if fake.dim() == 2:
@@ -24,5 +32,5 @@ def save_samples(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str 
         fig.savefig(path, bbox_inches="tight")
         plt.close(fig)
     else:
-        save_image(fake, path, nrow=8, normalize=True, value_range=(-1, 1), padding=2)
+        save_image(fake, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
     return path

@@ -34,9 +34,14 @@ from gan_lab.metrics import Evaluator
 from gan_lab.models import GANNets
 
 
-def build_model(cfg: DictConfig, data_shape: tuple[int, ...]) -> GAN | Classifier:
-    """A GAN when the model config builds a generator/discriminator pair, else a classifier."""
-    built = instantiate(cfg.model)(data_shape=data_shape)
+def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
+    """A GAN when the model config builds a generator/discriminator pair, else a classifier.
+
+    The dataset's label count goes into `cfg.model.num_classes`, so the saved run config rebuilds the model.
+    """
+    with open_dict(cfg):
+        cfg.model.num_classes = datamodule.num_classes
+    built = instantiate(cfg.model)(data_shape=datamodule.data_shape)
     optimizer = instantiate(cfg.optimizer)
     if isinstance(built, GANNets):
         return GAN(
@@ -63,11 +68,18 @@ def _describe(model: GAN | Classifier) -> str:
     return f"classifier {_parameters(model)} params"
 
 
-def build_evaluation(cfg: DictConfig, datamodule: DataModule, out: Path) -> Evaluation | None:
+def build_evaluation(cfg: DictConfig, datamodule: DataModule, model: GAN, out: Path) -> Evaluation | None:
     """The in-training evaluation callback, or None when there is nothing to compute."""
     if not cfg.metrics.names:
         return None
-    evaluator = Evaluator(cfg.metrics, datamodule, cfg.eval.num_samples, cfg.eval.batch_size, cfg.eval.seed)
+    evaluator = Evaluator(
+        cfg.metrics,
+        datamodule,
+        cfg.eval.num_samples,
+        cfg.eval.batch_size,
+        cfg.eval.seed,
+        conditional=model.num_classes > 0,
+    )
     available = evaluator.produces()
     if not available:  # e.g. only Inception metrics, and no Inception weights: nothing to evaluate
         return None
@@ -117,7 +129,7 @@ def run(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
 
     datamodule: DataModule = instantiate(cfg.dataset)
-    model = build_model(cfg, datamodule.data_shape)
+    model = build_model(cfg, datamodule)
     datamodule.prepare_data()
     datamodule.setup("fit")  # missing or empty data fails here, before any training
 
@@ -125,7 +137,7 @@ def run(cfg: DictConfig) -> dict:
     config = OmegaConf.to_container(cfg, resolve=True)
     throughput = ImagesPerSecond()
     callbacks = [throughput, StepProgressBar(steps)]
-    evaluation = build_evaluation(cfg, datamodule, out) if isinstance(model, GAN) else None
+    evaluation = build_evaluation(cfg, datamodule, model, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     if evaluation is not None:

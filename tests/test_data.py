@@ -6,7 +6,7 @@ from conftest import compose_run, shared, write_idx, write_images
 from hydra.utils import instantiate
 
 from gan_lab.data.sampler import ResumableSampler
-from gan_lab.errors import DataError
+from gan_lab.errors import ConfigError, DataError
 
 
 def datamodule(tmp_path, *overrides):
@@ -104,17 +104,27 @@ def test_image_folder_without_images_names_the_folder(tmp_path, make):
         dm.setup("fit")
 
 
-def test_celeba_accepts_root_with_img_align_celeba_and_optional_attributes(tmp_path):
+def test_celeba_accepts_root_with_img_align_celeba_and_an_attribute_as_label(tmp_path):
     root = tmp_path / "celeba"
     write_images(root / "img_align_celeba", n=3, size=(178, 218))
     dm = datamodule(tmp_path, "dataset=celeba", f"dataset.root={root}")
-    assert dm.load("train")[0][1] == 0
+    assert dm.load("train")[0][1] == 0 and dm.num_classes is None
+    labelled = datamodule(tmp_path, "dataset=celeba", f"dataset.root={root}", "dataset.label=attr1")
+    with pytest.raises(DataError, match="list_attr_celeba.txt is missing.*dataset.label=null"):
+        labelled.load("train")
     names = sorted(p.name for p in (root / "img_align_celeba").iterdir())
     header = "3\n" + " ".join(f"attr{i}" for i in range(40)) + "\n"
-    rows = "".join(f"{n} " + " ".join(["1", "-1"] * 20) + "\n" for n in names)
+    rows = "".join(f"{n} " + " ".join(["1", "-1"] * 20) + "\n" for n in names[:2])
     (root / "list_attr_celeba.txt").write_text(header + rows)
-    x, attributes = dm.load("train")[1]
-    assert x.shape == (3, 64, 64) and attributes.tolist() == [1, 0] * 20
+    with pytest.raises(DataError, match=f"1 images \\(e.g. {names[2]}\\) have no row"):
+        labelled.load("train")
+    (root / "list_attr_celeba.txt").write_text(header + rows + f"{names[2]} " + " ".join(["-1", "1"] * 20))
+    data = labelled.load("train")
+    assert labelled.num_classes == 2 and data[0][0].shape == (3, 64, 64)
+    assert [int(data[i][1]) for i in range(3)] == [0, 0, 1]  # attr1: -1 on the first two rows, 1 on the last
+    wrong = datamodule(tmp_path, "dataset=celeba", f"dataset.root={root}", "dataset.label=Smilling")
+    with pytest.raises(ConfigError, match="Smilling is not a CelebA attribute; use one of attr0, attr1"):
+        wrong.load("train")
 
 
 def test_real_mnist(tmp_path):
@@ -139,7 +149,10 @@ def test_real_anime_faces(tmp_path):
 
 
 def test_real_celeba_sample(tmp_path):
-    dm = datamodule(tmp_path, "dataset=celeba", f"dataset.root={shared('celeba-sample')}")
+    root = shared("celeba-sample")
+    dm = datamodule(tmp_path, "dataset=celeba", f"dataset.root={root}", "dataset.label=Male")
     dm.setup("fit")
-    x, attributes = dm.train_set[0]
-    assert len(dm.train_set) == 3000 and x.shape == (3, 64, 64) and attributes.shape == (40,)
+    assert len(dm.train_set) == 3000 and dm.train_set[0][0].shape == (3, 64, 64)
+    # The shared table's first row, 000058.jpg, has Male = -1 (its 21st attribute).
+    first = dm.train_set.files.index(root / "img_align_celeba" / "000058.jpg")
+    assert dm.train_set[first][1] == 0 and dm.train_set.targets.sum() == 791  # awk 'NR>2 && $22==1' | wc -l

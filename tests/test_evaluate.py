@@ -188,15 +188,15 @@ def test_the_initial_source_rebuilds_the_generator_its_run_started_from(tmp_path
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
-    from gan_lab.checkpoint import load_generator, read_checkpoint
+    from gan_lab.checkpoint import load_nets, read_checkpoint
     from gan_lab.train import build_model
 
     train(TINY, tmp_path / "run")
     checkpoint, cfg = read_checkpoint(tmp_path / "run/checkpoints/last.ckpt")
     pl.seed_everything(cfg.seed, verbose=False)
-    data_shape = instantiate(cfg.dataset).data_shape
-    started = build_model(cfg, data_shape).generator.state_dict()
-    initial = load_generator(checkpoint, cfg, data_shape, trained=False)[0].state_dict()
-    trained = load_generator(checkpoint, cfg, data_shape)[0].state_dict()
+    datamodule = instantiate(cfg.dataset)
+    started = build_model(cfg, datamodule).generator.state_dict()
+    initial = load_nets(checkpoint, cfg, datamodule.data_shape, trained=False).generator.state_dict()
+    trained = load_nets(checkpoint, cfg, datamodule.data_shape).generator.state_dict()
     assert all(torch.equal(started[k], initial[k]) for k in started)
     assert not all(torch.equal(started[k], trained[k]) for k in started)

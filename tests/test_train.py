@@ -66,7 +66,7 @@ def test_grad_clip_bounds_each_update(tmp_path, clip):
     overrides = ["optimizer=sgd", "optimizer.lr=1", "optimizer.momentum=0", f"train.grad_clip={clip_value}"]
     cfg = compose_run([*overrides, "train.steps=1"], tmp_path / "init")
     pl.seed_everything(cfg.seed)
-    initial = build_model(cfg, instantiate(cfg.dataset).data_shape)
+    initial = build_model(cfg, instantiate(cfg.dataset))
     train([*overrides, "train.steps=1"], tmp_path / "run")
     trained = load(tmp_path / "run/checkpoints/last.ckpt")["state_dict"]
     for net in ("generator", "discriminator"):

@@ -41,6 +41,11 @@ class DataModule(pl.LightningDataModule):
         raise NotImplementedError
 
     @property
+    def num_classes(self) -> int | None:
+        """How many labels the targets take (for conditional models and classifiers); None when unlabelled."""
+        return None
+
+    @property
     def name(self) -> str:
         return type(self).__name__.removesuffix("DataModule")
 

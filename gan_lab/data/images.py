@@ -84,6 +84,10 @@ class MNISTDataModule(ImageDataModule):
         super().__init__(**kwargs)
         self.download = download
 
+    @property
+    def num_classes(self) -> int:
+        return 10
+
     def _torchvision_root(self) -> Path:
         folder = self.dataset_class.__name__
         if (self.root / folder / "raw").is_dir():
@@ -174,11 +178,20 @@ class AnimeDataModule(ImageFolderDataModule):
 class CelebADataModule(ImageFolderDataModule):
     """Aligned CelebA: `root/img_align_celeba/*.jpg` (or `root` itself holding the JPEGs).
 
-    Only the images are required. When `list_attr_celeba.txt` sits in `root`, each sample's target is its
-    40 attributes as 0/1; otherwise it is 0.
+    Only the images are required. With `label` set to one of the 40 attributes of `root/list_attr_celeba.txt`
+    (e.g. Male, Smiling), each sample's target is that attribute as 0/1: a 2-class labelled dataset for
+    conditional models. Without it, targets are 0.
     """
 
     source = "CelebA's 'Align&Cropped Images' (img_align_celeba.zip), https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
+
+    def __init__(self, label: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.label = label
+
+    @property
+    def num_classes(self) -> int | None:
+        return 2 if self.label else None
 
     def image_dir(self) -> Path:
         nested = self.root / "img_align_celeba"
@@ -186,15 +199,33 @@ class CelebADataModule(ImageFolderDataModule):
 
     def load(self, split: str) -> Dataset:
         dataset = super().load(split)
-        attributes = self.root / "list_attr_celeba.txt"
-        if attributes.is_file():
-            rows = {}
-            for line in attributes.read_text().splitlines()[2:]:
-                name, *values = line.split()
-                rows[name] = [int(v) > 0 for v in values]
-            if all(f.name in rows for f in dataset.files):
-                dataset.targets = torch.tensor([rows[f.name] for f in dataset.files], dtype=torch.long)
+        if self.label:
+            dataset.targets = self._attribute(dataset.files)
         return dataset
+
+    def _attribute(self, files: list[Path]) -> torch.Tensor:
+        """`self.label` of each file as 0/1, from list_attr_celeba.txt (a count line, a names line, rows)."""
+        table = self.root / "list_attr_celeba.txt"
+        if not table.is_file():
+            raise DataError(
+                f"dataset.label={self.label}: {table} is missing. Put CelebA's list_attr_celeba.txt there, "
+                "or set dataset.label=null to train unconditionally."
+            )
+        lines = table.read_text().splitlines()
+        names = lines[1].split()
+        if self.label not in names:
+            raise ConfigError(
+                f"dataset.label={self.label} is not a CelebA attribute; use one of {', '.join(names)}."
+            )
+        column = names.index(self.label)
+        rows = {name: int(values[column]) > 0 for name, *values in map(str.split, lines[2:])}
+        missing = [f.name for f in files if f.name not in rows]
+        if missing:
+            raise DataError(
+                f"dataset.label={self.label}: {len(missing)} images (e.g. {missing[0]}) have no row in "
+                f"{table}."
+            )
+        return torch.tensor([rows[f.name] for f in files], dtype=torch.long)
 
 
 class StackedDigits(Dataset):
@@ -227,6 +258,10 @@ class StackedMNISTDataModule(MNISTDataModule):
         if num_samples <= 0:
             raise ConfigError(f"dataset.num_samples={num_samples}: use a positive number of stacked images.")
         self.num_samples = num_samples
+
+    @property
+    def num_classes(self) -> int:
+        return 1000
 
     def load(self, split: str) -> Dataset:
         mnist = super().load(split)

@@ -38,6 +38,10 @@ class GaussianMixtureDataModule(DataModule):
     def data_shape(self) -> tuple[int, ...]:
         return (2,)
 
+    @property
+    def num_classes(self) -> int:
+        return len(self.means)
+
     def load(self, split: str) -> Dataset:
         # Different seeds per split, so a "test" set is a fresh draw from the same mixture.
         generator = torch.Generator().manual_seed(self.seed + (0 if split == "train" else 1))

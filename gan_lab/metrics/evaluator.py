@@ -28,8 +28,9 @@ from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scor
 
 log = logging.getLogger(__name__)
 
-METRICS = (*IMAGE_METRICS, "modes", "stacked_modes")
+METRICS = (*IMAGE_METRICS, "modes", "stacked_modes", "conditional_accuracy")
 LOWER_IS_BETTER = ("fid", "kid", "kl")  # metric name prefixes; the rest (is, precision, recall, modes) rise
+Batches = Iterable[tuple[Tensor, Tensor | None]]  # samples, and the labels they were asked for (or None)
 
 
 def lower_is_better(metric: str) -> bool:
@@ -47,8 +48,10 @@ def own_rng(seed: int, device: torch.device | None = None) -> Iterator[None]:
         yield
 
 
-def real_batches(datamodule: DataModule, split: str, n: int, batch_size: int, seed: int) -> Iterator[Tensor]:
-    """Up to `n` real samples of `split`, a random subset fixed by `seed`, in batches."""
+def real_batches(
+    datamodule: DataModule, split: str, n: int, batch_size: int, seed: int
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Up to `n` real samples of `split` with their labels, a random subset fixed by `seed`, in batches."""
     dataset = datamodule.load(split)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     loader = DataLoader(
@@ -57,8 +60,7 @@ def real_batches(datamodule: DataModule, split: str, n: int, batch_size: int, se
         num_workers=datamodule.num_workers,
         generator=torch.Generator().manual_seed(seed),  # else iterating draws a seed from the global RNG
     )
-    for samples, _ in loader:
-        yield samples
+    yield from loader
 
 
 class Evaluator:
@@ -67,17 +69,26 @@ class Evaluator:
     The noise is fixed by `seed`; network building and metric randomness (KID subsets, IS splits) run on
     their own RNG, so setting up or running an evaluation never changes the training run it is part of.
     Real-data features are computed once per dataset, split, size, sample count and extractor weights, and
-    cached on disk.
+    cached on disk. A `conditional` generator is asked for every class in turn (balanced labels), and
+    `conditional_accuracy` is the share of samples that `metrics.classifier` puts in the class they were asked
+    for.
     """
 
     def __init__(
-        self, metrics: DictConfig, datamodule: DataModule, num_samples: int, batch_size: int, seed: int
+        self,
+        metrics: DictConfig,
+        datamodule: DataModule,
+        num_samples: int,
+        batch_size: int,
+        seed: int,
+        conditional: bool = False,
     ):
         unknown = sorted(set(metrics.names) - set(METRICS))
         if unknown:
             raise ConfigError(f"metrics.names has {unknown}: choose from {', '.join(METRICS)}.")
         self.names, self.cfg, self.datamodule = list(metrics.names), metrics, datamodule
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
+        self.num_classes = datamodule.num_classes if conditional else 0
         self.image_names = [name for name in self.names if name in IMAGE_METRICS]
         if self.image_names and not metrics.features:
             raise ConfigError(
@@ -95,15 +106,16 @@ class Evaluator:
                 if self.image_names
                 else []
             )
-            self.digit_classifier = (
-                load_classifier(metrics.classifier) if "stacked_modes" in self.names else None
-            )
+            needs_classifier = {"stacked_modes", "conditional_accuracy"} & set(self.names)
+            self.classifier = load_classifier(metrics.classifier) if needs_classifier else None
         self._check_dataset()
         self._real: dict[str, Tensor] = {}
 
     def produces(self) -> list[str]:
         """The metric names an evaluation returns, given the extractors that are available."""
         names = [out for name in self.names for out in MODE_OUTPUTS.get(name, ())]
+        if "conditional_accuracy" in self.names and self.num_classes:  # unconditional runs have no labels
+            names.append("conditional_accuracy")
         for extractor in self.extractors:
             names += [out for name in self.image_names for out in image_metric_names(name, extractor.name)]
         return names
@@ -116,6 +128,7 @@ class Evaluator:
                 "a 2D mixture (dataset=gaussian_grid or gaussian_ring)",
             ),
             "stacked_modes": (getattr(self.datamodule, "stacked", False), "dataset=stacked_mnist"),
+            "conditional_accuracy": (len(shape) == 3, "an image dataset"),
             **{name: (len(shape) == 3, "an image dataset") for name in IMAGE_METRICS},
         }
         for name in self.names:
@@ -128,33 +141,41 @@ class Evaluator:
         for extractor in self.extractors:
             if isinstance(extractor, ClassifierExtractor):
                 extractor.check_channels(shape[0])
+        if "conditional_accuracy" in self.names and self.num_classes:
+            self.classifier.check_channels(shape[0])
+            self.classifier.check_classes(self.num_classes)
 
     def prepare(self) -> None:
         """Compute (or load) the real-data features now rather than at the first evaluation."""
         for extractor in self.extractors:
             self.real_features(extractor)
 
-    def __call__(
-        self, generate: Callable[[Tensor], Tensor], nz: int, device: torch.device
-    ) -> dict[str, float]:
-        """Metrics of `generate` (noise -> samples in the dataset's shape) on seeded noise."""
+    def __call__(self, generate: Callable[..., Tensor], nz: int, device: torch.device) -> dict[str, float]:
+        """Metrics of `generate` (noise [, labels] -> samples in the dataset's shape) on seeded noise."""
         noise = torch.randn(self.num_samples, nz, generator=torch.Generator().manual_seed(self.seed))
-        return self.score((generate(z.to(device)) for z in noise.split(self.batch_size)), device)
+        if not self.num_classes:
+            return self.score(((generate(z.to(device)), None) for z in noise.split(self.batch_size)), device)
+        labels = torch.arange(self.num_samples) % self.num_classes
+        batches = zip(noise.split(self.batch_size), labels.split(self.batch_size), strict=True)
+        return self.score(((generate(z.to(device), y.to(device)), y) for z, y in batches), device)
 
     @torch.inference_mode()
-    def score(self, batches: Iterable[Tensor], device: torch.device) -> dict[str, float]:
+    def score(self, batches: Batches, device: torch.device) -> dict[str, float]:
         """Metrics of the samples in `batches` (each on `device`), by name. Batches are seen once each."""
         for extractor in self.extractors:
             extractor.to(device)
-        points, digits = [], []
+        points, digits, hits = [], [], []
         features = {e.name: ([], []) for e in self.extractors}  # fake features and logits, per extractor
         with own_rng(self.seed, device):  # KID subsets and IS splits: the same every evaluation
-            for batch in batches:
+            for batch, labels in batches:
                 batch = batch.float()
                 if "modes" in self.names:
                     points.append(batch.cpu())
                 if "stacked_modes" in self.names:
                     digits.append(self._classify_channels(batch).cpu())
+                if "conditional_accuracy" in self.names and self.num_classes:
+                    predicted = self.classifier.to(batch.device)(batch)[1].argmax(dim=1).cpu()
+                    hits.append(predicted == labels.cpu())
                 for extractor in self.extractors:
                     for store, values in zip(features[extractor.name], extractor(batch), strict=True):
                         store.append(values.cpu())
@@ -163,6 +184,8 @@ class Evaluator:
                 scores.update(mixture_modes(torch.cat(points), self.datamodule.means, self.datamodule.std))
             if digits:
                 scores.update(stacked_mnist_modes(torch.cat(digits)))
+            if hits:
+                scores["conditional_accuracy"] = torch.cat(hits).float().mean().item()
             for extractor in self.extractors:
                 fake, logits = (torch.cat(parts) for parts in features[extractor.name])
                 real = self.real_features(extractor)
@@ -172,7 +195,7 @@ class Evaluator:
 
     def _classify_channels(self, images: Tensor) -> Tensor:
         """Digit of each channel of each image, shape (N, channels)."""
-        net = self.digit_classifier.to(images.device)
+        net = self.classifier.to(images.device)
         flat = images.reshape(-1, 1, *images.shape[2:])
         return net(flat)[1].argmax(dim=1).view(len(images), -1)
 
@@ -223,7 +246,7 @@ class Evaluator:
         device = next(extractor.parameters()).device
         batches = real_batches(self.datamodule, self.cfg.real_split, n, self.batch_size, self.seed)
         with torch.inference_mode():
-            return torch.cat([extractor(images.to(device))[0].cpu() for images in batches])
+            return torch.cat([extractor(images.to(device))[0].cpu() for images, _ in batches])
 
 
 def describe(scores: dict[str, float]) -> str:

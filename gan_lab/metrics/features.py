@@ -60,6 +60,14 @@ class ClassifierExtractor(Extractor):
                 f"data has {channels}: use a classifier trained on this dataset, or metrics=inception."
             )
 
+    def check_classes(self, num_classes: int) -> None:
+        classes = self.net.head[-1].out_features
+        if classes != num_classes:
+            raise ConfigError(
+                f"metrics.classifier ({self.weights.name}) tells {classes} classes apart, the data has "
+                f"{num_classes}: conditional_accuracy needs a classifier trained on this dataset's labels."
+            )
+
     def prepare(self, images: Tensor) -> Tensor:
         self.check_channels(images.shape[1])
         size = self.data_shape[1:]

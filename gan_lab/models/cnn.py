@@ -2,14 +2,18 @@
 
 from torch import Tensor, nn
 
+from gan_lab.errors import ConfigError
+
 
 class CNNClassifier(nn.Module):
     """Two conv blocks and an MLP head. `features(x)` is the penultimate layer, for FID-style metrics."""
 
     def __init__(
-        self, data_shape: tuple[int, ...], num_classes: int = 10, width: int = 32, feature_dim: int = 128
+        self, data_shape: tuple[int, ...], num_classes: int | None, width: int = 32, feature_dim: int = 128
     ):
         super().__init__()
+        if not num_classes:
+            raise ConfigError("model=cnn_classifier needs a labelled dataset (mnist, fashion_mnist, ...).")
         channels, height, width_px = data_shape
         self.body = nn.Sequential(
             nn.Conv2d(channels, width, 3, padding=1),

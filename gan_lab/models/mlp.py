@@ -1,10 +1,14 @@
-"""Fully connected GANs: Goodfellow et al. 2014 style, and PacGAN's 2D-mixture networks (maxout D)."""
+"""Fully connected GANs: Goodfellow et al. 2014 style, and PacGAN's 2D-mixture networks (maxout D).
+
+`conditional: true` makes the pair class-conditional the same way as `cdcgan`: G joins a label embedding to
+z, D adds a projection term on its last hidden layer.
+"""
 
 import math
 
 from torch import Tensor, nn
 
-from gan_lab.models import GANNets, init_dcgan_weights
+from gan_lab.models import GANNets, classes_for, init_dcgan_weights, projected, projection, with_label
 
 
 class Maxout(nn.Module):
@@ -28,10 +32,17 @@ def _hidden_layers(fan_in: int, width: int, depth: int, layer) -> list[nn.Module
 
 class MLPGenerator(nn.Module):
     def __init__(
-        self, nz: int, hidden: int, depth: int, data_shape: tuple[int, ...], batch_norm: bool
+        self,
+        nz: int,
+        hidden: int,
+        depth: int,
+        data_shape: tuple[int, ...],
+        batch_norm: bool,
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
+        self.embed = nn.Embedding(num_classes, nz) if num_classes else None
 
         def block(fan_in: int, fan_out: int) -> list[nn.Module]:
             norm = [nn.BatchNorm1d(fan_out)] if batch_norm else []
@@ -41,16 +52,19 @@ class MLPGenerator(nn.Module):
         head = [nn.Linear(hidden, math.prod(self.data_shape))] + (
             [nn.Tanh()] if len(self.data_shape) > 1 else []
         )
-        self.main = nn.Sequential(*_hidden_layers(nz, hidden, depth, block), *head)
+        fan_in = 2 * nz if num_classes else nz
+        self.main = nn.Sequential(*_hidden_layers(fan_in, hidden, depth, block), *head)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.main(z).view(-1, *self.data_shape)
+    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        return self.main(with_label(z, y, self.embed)).view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):
     """LeakyReLU(0.2) hidden layers, or maxout layers of `maxout` pieces when `maxout` > 1."""
 
-    def __init__(self, hidden: int, depth: int, data_shape: tuple[int, ...], maxout: int = 1) -> None:
+    def __init__(
+        self, hidden: int, depth: int, data_shape: tuple[int, ...], maxout: int = 1, num_classes: int = 0
+    ) -> None:
         super().__init__()
 
         def block(fan_in: int, fan_out: int) -> list[nn.Module]:
@@ -60,13 +74,15 @@ class MLPDiscriminator(nn.Module):
 
         body = _hidden_layers(math.prod(data_shape), hidden, depth, block)
         self.main = nn.Sequential(nn.Flatten(), *body, nn.Linear(hidden, 1))
+        self.embed = projection(num_classes, hidden)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.main(x).flatten()
+    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        return projected(self.main, x, y, self.embed)
 
 
 def mlp_gan(
     data_shape: tuple[int, ...],
+    num_classes: int | None = None,
     nz: int = 2,
     g_hidden: int = 128,
     g_depth: int = 3,
@@ -75,12 +91,16 @@ def mlp_gan(
     batch_norm: bool = True,
     maxout: int = 1,
     normal_init: bool = False,
+    conditional: bool = False,
 ) -> GANNets:
-    """An MLP generator (`g_depth` x `g_hidden`) and discriminator (`d_depth` x `d_hidden`)."""
+    """An MLP generator (`g_depth` x `g_hidden`) and discriminator (`d_depth` x `d_hidden`); class-conditional
+    on the dataset's `num_classes` labels when `conditional`."""
+    classes = classes_for("mlp_gan conditional=true", conditional, num_classes)
     nets = GANNets(
-        MLPGenerator(nz, g_hidden, g_depth, data_shape, batch_norm),
-        MLPDiscriminator(d_hidden, d_depth, data_shape, maxout),
+        MLPGenerator(nz, g_hidden, g_depth, data_shape, batch_norm, classes),
+        MLPDiscriminator(d_hidden, d_depth, data_shape, maxout, classes),
         nz,
+        classes,
     )
     if normal_init:
         nets.generator.apply(init_dcgan_weights)
