@@ -14,6 +14,7 @@ from pytorch_lightning.utilities import rank_zero_info
 
 from gan_lab.metrics import Evaluator, describe, lower_is_better
 from gan_lab.samples import grid_width, save_samples
+from gan_lab.video import PROGRESS_FPS, progress_frames, sample_grids, write_video
 
 
 def _due(steps_done: int, every: int | None, total: int) -> bool:
@@ -21,7 +22,10 @@ def _due(steps_done: int, every: int | None, total: int) -> bool:
 
 
 class SampleGrid(Callback):
-    """Every `every` steps and at the last step: G(fixed noise) as `samples/step_NNNNNN.png`, and to W&B."""
+    """Every `every` steps and at the last step: G(fixed noise) as `samples/step_NNNNNN.png`, and to W&B.
+
+    At the end of training, the grids become a progress video (and go to W&B as one).
+    """
 
     def __init__(self, every: int | None, total_steps: int, out_dir: Path, num_real: int = 2500) -> None:
         self.every, self.total_steps, self.out_dir, self.num_real = (
@@ -53,6 +57,16 @@ class SampleGrid(Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """All of this run folder's grids (a resumed run's too) as `samples/progress.gif` and `.mp4`."""
+        grids = sample_grids(self.out_dir) if trainer.is_global_zero else []
+        if len(grids) < 2:  # one grid shows no progress
+            return
+        _, mp4 = write_video(progress_frames(grids), self.out_dir / "progress", PROGRESS_FPS)
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_video("samples/progress", [str(mp4)], step=pl_module.steps_done)
 
 
 class Evaluation(Callback):

@@ -23,7 +23,9 @@ def read_checkpoint(path: str | Path) -> tuple[dict, DictConfig]:
     return checkpoint, OmegaConf.create(checkpoint["gan_lab"]["config"])
 
 
-def load_nets(checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], trained: bool = True) -> GANNets:
+def load_nets(
+    checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], trained: bool = True
+) -> GANNets:
     """The generator and discriminator of a GAN checkpoint, in eval mode.
 
     `trained=False` gives the networks as their run initialised them (same seed), before any update.
@@ -34,8 +36,10 @@ def load_nets(checkpoint: dict, cfg: DictConfig, data_shape: tuple[int, ...], tr
         raise ConfigError(f"this checkpoint is a {cfg.model._target_} run, not a GAN: it has no generator.")
     for name in ("generator", "discriminator") if trained else ():
         prefix = f"{name}."
-        state = {k.removeprefix(prefix): v for k, v in checkpoint["state_dict"].items() if k.startswith(prefix)}
-        getattr(nets, name).load_state_dict(state)
+        state = checkpoint["state_dict"]
+        getattr(nets, name).load_state_dict(
+            {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        )
     nets.generator.eval()
     nets.discriminator.eval()
     return nets

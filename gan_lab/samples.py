@@ -16,9 +16,7 @@ def grid_width(num_classes: int) -> int:
     return num_classes if 3 <= num_classes <= 16 else 8
 
 
-def save_samples(
-    fake: torch.Tensor, real: torch.Tensor, path: Path, title: str = "", nrow: int = 8
-) -> Path:
+def save_samples(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str = "", nrow: int = 8) -> Path:
     """Write `fake` as a PNG at `path`: an `nrow`-wide image grid, or for 2D points a scatter over `real`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fake, real = fake.detach().float().cpu(), real.detach().float().cpu()

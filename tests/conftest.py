@@ -33,6 +33,9 @@ TINY = [
 ]
 
 
+PROGRESS = ["progress.gif", "progress.mp4"]  # what a run with two or more sample grids ends by writing
+
+
 def shared(name: str) -> Path:
     path = SHARED_DATA / name
     if not path.is_dir():
@@ -127,7 +130,9 @@ def faces(tmp_path_factory) -> Path:
 def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
     """Point an experiment at tiny generated data of the right layout."""
     if "mnist" in experiment:
-        extra = ["dataset.val_size=16"] if experiment.startswith("classifier") else []
+        extra = {"classifier": ["dataset.val_size=16"], "augment": ["dataset.per_class=2"]}.get(
+            experiment.split("_")[0], []
+        )
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
     if experiment in ("dcgan_celeba", "dcgan_anime"):
         return [f"dataset.root={faces}"]

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import PROGRESS, cli
 
 FAST = ["train.steps=5", "samples.every=null", "checkpoint.every=null"]
 
@@ -36,7 +36,8 @@ def test_default_run_writes_samples_metrics_and_a_checkpoint(tmp_path):
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
     assert "gan_lab | quickstart | data GaussianGrid 100000 x 2" in result.stdout + result.stderr
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000020.png", "step_000040.png"]
+    samples = sorted(p.name for p in (out / "samples").iterdir())
+    assert samples == [*PROGRESS, "step_000020.png", "step_000040.png"]
     assert json.loads((out / "metrics.json").read_text())["steps"] == 40
     assert (out / "checkpoints" / "last.ckpt").is_file() and (out / ".hydra" / "config.yaml").is_file()
 
@@ -73,7 +74,8 @@ def test_ddp_on_two_cpu_processes_writes_one_run_folder(tmp_path):
     out = tmp_path / "out"
     assert (out / "train_ddp_process_1.log").is_file()  # rank 1 ran, in this folder
     assert "cpu x 2" in result.stdout + result.stderr
-    assert sorted(p.name for p in (out / "samples").iterdir()) == ["step_000003.png", "step_000006.png"]
+    samples = sorted(p.name for p in (out / "samples").iterdir())
+    assert samples == [*PROGRESS, "step_000003.png", "step_000006.png"]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 6
     assert [h["step"] for h in metrics["eval"]] == [3, 6]  # rank zero scored, every rank agreed

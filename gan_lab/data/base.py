@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset, random_split
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, random_split
 
 from gan_lab.data.sampler import ResumableSampler
+from gan_lab.data.synthetic import per_class_subset, synthetic_dataset
 from gan_lab.errors import ConfigError
 
 
@@ -16,12 +17,29 @@ class DataModule(pl.LightningDataModule):
     `batch_size` is per process (per GPU under DDP). `val_size` samples are held out of the training split for
     validation (0 for GANs, which train on everything). Training batches come from an endless
     `ResumableSampler`, so a run is as long as `train.steps` says and resumes mid-stream.
+
+    For labelled data, `per_class` keeps only that many training samples of each class (picked by `seed`),
+    and `synthetic` (a conditional GAN checkpoint) adds `synthetic_ratio` generated samples per real training
+    sample, with their labels: the GAN data-augmentation study.
     """
 
     def __init__(
-        self, root: str | Path | None, batch_size: int, num_workers: int, val_size: int = 0, seed: int = 0
+        self,
+        root: str | Path | None,
+        batch_size: int,
+        num_workers: int,
+        val_size: int = 0,
+        seed: int = 0,
+        per_class: int | None = None,
+        synthetic: str | None = None,
+        synthetic_ratio: float = 1.0,
     ):
         super().__init__()
+        if per_class is not None and per_class <= 0:
+            raise ConfigError(f"dataset.per_class={per_class}: use a positive count, or null for all.")
+        if synthetic is not None and synthetic_ratio <= 0:
+            raise ConfigError(f"dataset.synthetic_ratio={synthetic_ratio}: use a positive ratio.")
+        self.per_class, self.synthetic, self.synthetic_ratio = per_class, synthetic, synthetic_ratio
         if batch_size <= 0:
             raise ConfigError(
                 f"dataset.batch_size={batch_size}: it must be a positive integer (DCGAN uses 128)."
@@ -56,6 +74,8 @@ class DataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             train = self.load("train")
+            if self.per_class:
+                train = per_class_subset(train, self.per_class, self.seed)
             if self.val_size:
                 sizes = [len(train) - self.val_size, self.val_size]
                 self.train_set, self.val_set = random_split(
@@ -63,6 +83,10 @@ class DataModule(pl.LightningDataModule):
                 )
             else:
                 self.train_set = train
+            if self.synthetic:
+                n = round(self.synthetic_ratio * len(self.train_set))
+                made = synthetic_dataset(self.synthetic, n, self.data_shape, self.num_classes, self.seed)
+                self.train_set = ConcatDataset([self.train_set, made])
         if stage in ("test", None) and self.test_set is None:
             self.test_set = self.load("test")
 
