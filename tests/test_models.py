@@ -64,7 +64,9 @@ def test_mlp_gan_makes_images_in_range_and_points_unbounded():
 
 
 def test_classifier_exposes_its_feature_layer():
-    net = CNNClassifier((1, 28, 28), feature_dim=64)
+    net = CNNClassifier((1, 28, 28), num_classes=10, feature_dim=64)
     x = torch.randn(2, 1, 28, 28)
     assert net.features(x).shape == (2, 64)
     assert net(x).shape == (2, 10)
+    with pytest.raises(ConfigError, match="model=cnn_classifier needs a labelled dataset"):
+        CNNClassifier((3, 64, 64), num_classes=None)  # e.g. an unlabelled image folder
