@@ -166,7 +166,8 @@ def write_report(rows: list[dict], report_dir: Path, title: str) -> None:
 
 
 class StudyReport(Callback):
-    """At the end of a multirun, gather every job's results.json into the study's report."""
+    """At the end of a multirun, gather every results.json of its sweep dir into the study's report. Several
+    multiruns may share one sweep dir (e.g. one per core); the last to finish reports them all."""
 
     def __init__(self, report_dir: str, title: str) -> None:
         self.report_dir, self.title = Path(report_dir), title
@@ -176,9 +177,8 @@ class StudyReport(Callback):
         self.sweep_dir = Path(config.hydra.sweep.dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        rows = [
-            row for f in sorted(self.sweep_dir.glob("*/results.json")) for row in json.loads(f.read_text())
-        ]
+        rows = [row for f in self.sweep_dir.glob("*/results.json") for row in json.loads(f.read_text())]
+        rows.sort(key=lambda r: (r["per_class"], r["seed"], r["ratio"]))
         if not rows:
             log.warning("augment | no job of %s finished: no report written", self.sweep_dir)
             return

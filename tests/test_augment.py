@@ -127,14 +127,13 @@ def test_the_study_runs_as_one_multirun_and_writes_its_report(tmp_path, mnist_id
         ("3", "0.0"),
         ("3", "1.0"),
     ]
-    job = json.loads((tmp_path / "sweep/1/results.json").read_text())
-    accuracy = json.loads((tmp_path / "sweep/1/classifier_ratio_1/metrics.json").read_text())["final"][
-        "test/acc"
-    ]
+    cell = tmp_path / "sweep/per_class_3-seed_0"
+    job = json.loads((cell / "results.json").read_text())
+    accuracy = json.loads((cell / "classifier_ratio_1/metrics.json").read_text())["final"]["test/acc"]
     assert job[1]["test_acc"] == accuracy and job[1]["gan_conditional_accuracy"] is not None
     summary = (report / "summary.md").read_text()
     assert "| 2 |" in summary and "| 3 |" in summary and (report / "accuracy.png").stat().st_size > 0
-    assert (tmp_path / "sweep/0/gan/checkpoints/last.ckpt").is_file()  # each job trains its own cGAN
+    assert (tmp_path / "sweep/per_class_2-seed_0/gan/checkpoints/last.ckpt").is_file()  # a cGAN per job
 
 
 def test_the_study_needs_its_study_section(tmp_path):

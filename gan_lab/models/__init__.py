@@ -9,6 +9,7 @@ Conditional networks take the labels as a second argument,
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
@@ -46,13 +47,18 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def with_label(z: Tensor, y: Tensor | None, embed: nn.Embedding | None) -> Tensor:
-    """A conditional generator's input: z joined to the label's embedding (z itself when unconditional)."""
-    if embed is None:
+def with_label(z: Tensor, y: Tensor | None, num_classes: int) -> Tensor:
+    """A conditional generator's input: z joined to the label one-hot (z itself when unconditional).
+
+    One-hot, as in Mirza & Osindero's conditional GAN, rather than a learned embedding: an embedding as wide
+    as z grew until G ignored z (one image per class, recall 0 on MNIST, measured), and one-hot has no width
+    to tune and cannot grow.
+    """
+    if not num_classes:
         return z
     if y is None:
         raise ValueError("this generator is class-conditional: call it as generator(z, labels).")
-    return torch.cat([z, embed(y)], dim=1)
+    return torch.cat([z, F.one_hot(y, num_classes).to(z.dtype)], dim=1)
 
 
 def projection(num_classes: int, features: int) -> nn.Embedding | None:

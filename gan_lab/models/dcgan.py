@@ -4,10 +4,10 @@ At 64x64 the networks are that example's layer for layer; other sizes add or rem
 factor of two. 28x28 (MNIST) starts from a 7x7 map instead of 4x4. D returns logits: the sigmoid lives in the
 loss (`*_with_logits`), which is safe under autocast.
 
-`cdcgan` is the class-conditional pair. G joins a learned label embedding (nz wide, so label and noise weigh
-alike) to z. D is a projection discriminator (Miyato & Koyama 2018): logits = head(h) + <embed(y), h>, with h
-D's last feature map flattened. Projection rather than label maps concatenated to the input, because it
-leaves the unconditional D unchanged (one embedding added), costs nothing per pixel, and in Miyato & Koyama's
+`cdcgan` is the class-conditional pair. G joins the label's one-hot to z (see `with_label`). D is a
+projection discriminator (Miyato & Koyama 2018): logits = head(h) + <embed(y), h>, with h D's last feature
+map flattened. Projection rather than label maps concatenated to the input, because it leaves the
+unconditional D unchanged (one embedding added), costs nothing per pixel, and in Miyato & Koyama's
 experiments gave better sample quality and class agreement than concatenation.
 """
 
@@ -37,9 +37,9 @@ class Generator(nn.Module):
         super().__init__()
         start, stages = _layout(image_size)
         width = ngf * 2 ** (stages - 1)
-        self.embed = nn.Embedding(num_classes, nz) if num_classes else None
+        self.num_classes = num_classes
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(2 * nz if num_classes else nz, width, start, 1, 0, bias=False),
+            nn.ConvTranspose2d(nz + num_classes, width, start, 1, 0, bias=False),
             nn.BatchNorm2d(width),
             nn.ReLU(True),
         ]
@@ -54,7 +54,7 @@ class Generator(nn.Module):
         self.main = nn.Sequential(*layers)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.main(with_label(z, y, self.embed)[:, :, None, None])
+        return self.main(with_label(z, y, self.num_classes)[:, :, None, None])
 
 
 class Discriminator(nn.Module):

@@ -1,7 +1,7 @@
 """Fully connected GANs: Goodfellow et al. 2014 style, and PacGAN's 2D-mixture networks (maxout D).
 
-`conditional: true` makes the pair class-conditional the same way as `cdcgan`: G joins a label embedding to
-z, D adds a projection term on its last hidden layer.
+`conditional: true` makes the pair class-conditional the same way as `cdcgan`: G joins the label's one-hot
+to z, D adds a projection term on its last hidden layer.
 """
 
 import math
@@ -42,7 +42,7 @@ class MLPGenerator(nn.Module):
     ) -> None:
         super().__init__()
         self.data_shape = tuple(data_shape)
-        self.embed = nn.Embedding(num_classes, nz) if num_classes else None
+        self.num_classes = num_classes
 
         def block(fan_in: int, fan_out: int) -> list[nn.Module]:
             norm = [nn.BatchNorm1d(fan_out)] if batch_norm else []
@@ -52,11 +52,10 @@ class MLPGenerator(nn.Module):
         head = [nn.Linear(hidden, math.prod(self.data_shape))] + (
             [nn.Tanh()] if len(self.data_shape) > 1 else []
         )
-        fan_in = 2 * nz if num_classes else nz
-        self.main = nn.Sequential(*_hidden_layers(fan_in, hidden, depth, block), *head)
+        self.main = nn.Sequential(*_hidden_layers(nz + num_classes, hidden, depth, block), *head)
 
     def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.main(with_label(z, y, self.embed)).view(-1, *self.data_shape)
+        return self.main(with_label(z, y, self.num_classes)).view(-1, *self.data_shape)
 
 
 class MLPDiscriminator(nn.Module):
