@@ -122,16 +122,22 @@ def _video_path(out) -> Path:
     return path
 
 
+def _generator_of(cfg: DictConfig):
+    """The checkpoint, its run's datamodule and networks, the requested labels with their grid width, and
+    the device: what sampling and walking both start from."""
+    checkpoint, run = read_checkpoint(cfg.ckpt)
+    datamodule = instantiate(run.dataset)
+    nets = load_nets(checkpoint, run, datamodule.data_shape)
+    labels, width = requested_labels(cfg.labels, cfg.n, nets.num_classes)
+    return checkpoint, datamodule, nets, labels, width, pick_device(cfg.device)
+
+
 def write_samples(cfg: DictConfig) -> Path:
     """Write `cfg.n` samples of the checkpoint's generator to `cfg.out`; return that path."""
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format!r}: use grid or files.")
     _check_n(cfg.n)
-    checkpoint, run = read_checkpoint(cfg.ckpt)
-    datamodule = instantiate(run.dataset)
-    nets = load_nets(checkpoint, run, datamodule.data_shape)
-    labels, width = requested_labels(cfg.labels, cfg.n, nets.num_classes)
-    device = pick_device(cfg.device)
+    checkpoint, datamodule, nets, labels, width, device = _generator_of(cfg)
     samples = sample(nets.generator.to(device), nets.nz, cfg.n, cfg.seed, cfg.batch_size, device, labels)
     out = Path(cfg.out)
     points = len(datamodule.data_shape) == 1
@@ -180,16 +186,12 @@ def write_interpolation(cfg: DictConfig) -> Path:
     if not (isinstance(cfg.stops, int) and cfg.stops >= 2):
         raise ConfigError(f"stops={cfg.stops!r}: use 2 or more latent codes per walk.")
     out = _video_path(cfg.out)
-    checkpoint, run = read_checkpoint(cfg.ckpt)
-    datamodule = instantiate(run.dataset)
+    checkpoint, datamodule, nets, labels, width, device = _generator_of(cfg)
     if len(datamodule.data_shape) == 1:
         raise ConfigError(
             f"ckpt={cfg.ckpt!r} generates 2D points: mode=interpolate is for image generators. "
             "Use mode=sample for a scatter plot of its samples."
         )
-    nets = load_nets(checkpoint, run, datamodule.data_shape)
-    labels, width = requested_labels(cfg.labels, cfg.n, nets.num_classes)
-    device = pick_device(cfg.device)
     generator = nets.generator.to(device)
     codes = torch.randn(cfg.stops, cfg.n, nets.nz, generator=torch.Generator().manual_seed(cfg.seed))
     video = [

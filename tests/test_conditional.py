@@ -157,5 +157,6 @@ def test_cdcgan_on_real_mnist_learns_diverse_digits_of_the_asked_class(tmp_path)
         tmp_path / "run",
     )
     final = metrics["eval"][-1]
-    assert final["conditional_accuracy"] > 0.9  # measured 0.968
-    assert final["recall_classifier"] > 0.3  # measured 0.595; the collapsed G had 0.0
+    # A one-hot run of this setting measured 0.968 and 0.595; the collapsed G had recall 0.0.
+    assert final["conditional_accuracy"] > 0.9
+    assert final["recall_classifier"] > 0.3
