@@ -29,7 +29,8 @@ from omegaconf import DictConfig, OmegaConf, open_dict  # noqa: E402
 
 from gan_lab import train  # noqa: E402
 from gan_lab.config import config_dir  # noqa: E402
-from gan_lab.errors import ConfigError, reported_as_one_line  # noqa: E402
+from gan_lab.errors import ConfigError  # noqa: E402
+from gan_lab.sweep import job_outcome  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ class StudyReport(Callback):
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> None:
-    with reported_as_one_line("gan_lab.augment"):
+    with job_outcome("gan_lab.augment"):
         run_cell(cfg)
 
 

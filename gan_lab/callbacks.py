@@ -1,17 +1,18 @@
-"""Callbacks: sample grids, atomic `last.ckpt`, images per second and a progress bar counted in steps."""
+"""Callbacks: sample grids, evaluation, `last.ckpt`, the divergence guard, images per second, a step bar."""
 
 import math
-import os
+import signal
 import time
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from lightning_fabric.plugins import TorchCheckpointIO
 from pytorch_lightning.callbacks import Callback, RichProgressBar
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+from gan_lab.errors import Diverged
 from gan_lab.metrics import Evaluator, describe, lower_is_better
 from gan_lab.samples import grid_width, save_samples
 from gan_lab.video import PROGRESS_FPS, progress_frames, sample_grids, write_video
@@ -116,28 +117,12 @@ class Evaluation(Callback):
         self.history, self.best_value = state_dict["history"], state_dict["best_value"]
 
 
-class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes `<name>.partial` beside the target, fsyncs it, then renames it over the target.
-
-    A rename within one folder is atomic, so a kill or a full disk mid-write leaves the previous checkpoint
-    whole. (Lightning's own IO stages the file in the system temp folder, which may be another filesystem.)
-    """
-
-    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.partial")
-        with open(partial, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, path)
-
-
 class LastCheckpoint(Callback):
-    """Saves `last.ckpt` every `every` steps and at the last step, with the run's resolved config inside.
+    """Saves `last.ckpt` every `every` steps, at the last step, and when a signal stops the run (SIGTERM, or
+    SIGUSR1: SLURM's warning before preemption or the time limit), with the run's resolved config inside.
 
-    Written through `AtomicCheckpointIO` by rank zero only.
+    Written through `AtomicCheckpointIO` by rank zero only. Lightning turns SIGTERM into an exception after
+    the current batch; SIGUSR1 is made to do the same, so both leave a checkpoint of a whole step.
     """
 
     def __init__(self, every: int | None, total_steps: int, dirpath: Path, config: dict) -> None:
@@ -148,14 +133,49 @@ class LastCheckpoint(Callback):
             config,
         )
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        def stop_after_this_batch(*_) -> None:
+            trainer._signal_connector.received_sigterm = True  # the flag Lightning's own SIGTERM handler sets
+
+        if signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL:  # (Lightning's SLURM support may have one)
+            signal.signal(signal.SIGUSR1, stop_after_this_batch)
+
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         if _due(pl_module.steps_done, self.every, self.total_steps):
             trainer.save_checkpoint(self.path)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        if isinstance(exception, SIGTERMException):
+            trainer.save_checkpoint(self.path)
+            rank_zero_info(f"gan_lab | stopped by a signal at step {pl_module.steps_done}: wrote {self.path}")
 
     def on_save_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
     ) -> None:
         checkpoint["gan_lab"] = {"config": self.config, "steps_done": pl_module.steps_done}
+
+
+class DivergenceGuard(Callback):
+    """Stops the run at the first non-finite loss, and before a checkpoint whenever a weight is non-finite,
+    so that no checkpoint ever holds a diverged network. Sits before the checkpointing callbacks.
+
+    Every rank takes part in the decision, so that under DDP all of them stop together.
+    """
+
+    def __init__(self, every: int | None, total_steps: int) -> None:
+        self.every, self.total_steps = every, total_steps
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, *args) -> None:
+        step = pl_module.steps_done
+        bad = [f"{name} is {value.item()}" for name, value in outputs.items() if not value.isfinite().all()]
+        if not bad and _due(step, self.every, self.total_steps):
+            bad = [f"weight {name} is not finite" for name, w in pl_module.state_dict().items()
+                   if w.is_floating_point() and not w.isfinite().all()][:1]  # fmt: skip
+        if trainer.strategy.reduce_boolean_decision(not bad, all=True):
+            return
+        raise Diverged(f"the run diverged at step {step}: {', '.join(bad) or 'on another process'}", step)
 
 
 class ImagesPerSecond(Callback):

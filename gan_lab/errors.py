@@ -20,6 +20,23 @@ class DataError(GanLabError, FileNotFoundError):
     """Missing, empty or undownloadable data. The message names the folder and what it should hold."""
 
 
+class StorageError(GanLabError, OSError):
+    """The run folder cannot be written (read-only, full disk). The message says what was kept."""
+
+
+class Diverged(GanLabError, ArithmeticError):
+    """A non-finite loss or weight. The message names the step and the value; last.ckpt was not touched."""
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+class Stopped(SystemExit):
+    """Training stopped by a signal (SIGTERM, SIGUSR1: preemption) after writing last.ckpt. The message says
+    how to resume; the exit status is non-zero, since the run did not finish."""
+
+
 @contextmanager
 def reported_as_one_line(program: str) -> Iterator[None]:
     """Exit with `<program>: error: <message>` for the user's mistakes; anything else is a bug and raises."""

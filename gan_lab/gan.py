@@ -49,6 +49,8 @@ class GAN(pl.LightningModule):
         fixed_y = torch.arange(num_samples) % nets.num_classes if nets.num_classes else None
         self.register_buffer("fixed_y", fixed_y)
         self._rng_to_restore: dict | None = None
+        # Learning rates are lr_g/lr_d times this: lowered by each divergence rollback, kept in checkpoints.
+        self.lr_scale, self._lr_scale_to_restore = 1.0, None
 
     @property
     def steps_done(self) -> int:
@@ -96,7 +98,8 @@ class GAN(pl.LightningModule):
         self._update(opt_g, loss_g)
         self.untoggle_optimizer(opt_g)
 
-        self.log_dict({"loss/d": loss_d, "loss/g": loss_g}, prog_bar=True)
+        losses = {"loss/d": loss_d.detach(), "loss/g": loss_g.detach()}
+        self.log_dict(losses, prog_bar=True)
         self.log_dict(
             {
                 # Probabilities, as in the DCGAN paper's D(x) and D(G(z)); D itself returns logits.
@@ -106,6 +109,7 @@ class GAN(pl.LightningModule):
                 "lr/d": opt_d.param_groups[0]["lr"],
             }
         )
+        return losses  # for the DivergenceGuard callback
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Clip here rather than in training_step: under 16-mixed, Lightning has unscaled the gradients by now.
@@ -127,6 +131,11 @@ class GAN(pl.LightningModule):
         kind, keys, *rest = states["numpy"]
         states["numpy"] = (kind, keys.tolist(), *rest)
         checkpoint["rng_states"] = states
+        checkpoint["lr_scale"] = self.lr_scale
+
+    def roll_back(self, factor: float) -> None:
+        """Lower both learning rates by `factor`, from the next checkpoint load on (the rollback's)."""
+        self._lr_scale_to_restore = self.lr_scale * factor
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         saved_steps = checkpoint.get("gan_lab", {}).get("steps_done")
@@ -138,8 +147,15 @@ class GAN(pl.LightningModule):
             )
         # Applied at train start, after everything that runs between loading and the first batch.
         self._rng_to_restore = checkpoint.get("rng_states")
+        self.lr_scale = self._lr_scale_to_restore or checkpoint.get("lr_scale", 1.0)
+        self._lr_scale_to_restore = None
 
     def on_train_start(self) -> None:
+        # The configured rates win over a checkpoint's, so that "resume with a lower lr" does what it says.
+        opt_d, opt_g = self.optimizers()
+        for optimizer, lr in ((opt_d, self.lr_d), (opt_g, self.lr_g)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * self.lr_scale
         if self._rng_to_restore is not None:
             _set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None

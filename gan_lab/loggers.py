@@ -1,16 +1,25 @@
-"""The experiment logger from config, with W&B's offline fallback, sweep groups and clean run endings."""
+"""The experiment logger from config: W&B (offline, or local files if it fails), sweep groups, run endings."""
 
+import logging
 import netrc
 import os
+from argparse import Namespace
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning_fabric.loggers.logger import _DummyExperiment
 from omegaconf import DictConfig
-from pytorch_lightning.loggers import Logger, WandbLogger
-from pytorch_lightning.utilities import rank_zero_info
+from pytorch_lightning.loggers import CSVLogger, Logger, WandbLogger
+from pytorch_lightning.loggers.logger import rank_zero_experiment
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
+
+log = logging.getLogger(__name__)
 
 
 def wandb_credentials_found() -> bool:
@@ -32,6 +41,108 @@ def _sweep() -> tuple[str, int] | None:
     return Path(hydra.sweep.dir).name, hydra.job.num
 
 
+def _brief(error: BaseException) -> str:
+    """`Type: first line`: W&B's messages run on for lines of advice."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+class FallbackWandbLogger(WandbLogger):
+    """A WandbLogger that never stops training: when W&B fails (wandb.init times out on a dead network, the
+    W&B process dies, ...), it says so once and sends every later call to a CSVLogger in the run folder.
+
+    `init_timeout` (seconds) bounds the wait for wandb.init; W&B's own default is 90 s.
+    """
+
+    def __init__(self, *args: Any, init_timeout: float | None = None, **kwargs: Any) -> None:
+        if init_timeout is not None and "settings" not in kwargs:
+            import wandb
+
+            kwargs["settings"] = wandb.Settings(init_timeout=init_timeout)
+        super().__init__(*args, **kwargs)
+        self.fallback: CSVLogger | None = None  # set on the first failure; everything goes there from then on
+        self._params: dict | Namespace | None = None  # hyperparameters, for the fallback's hparams.yaml
+
+    def _fall_back(self, error: Exception) -> None:
+        self.fallback = CSVLogger(self.save_dir or ".", name="csv_fallback", version="")
+        if self._params is not None:
+            self.fallback.log_hyperparams(self._params)
+        log.warning(
+            "W&B failed (%s). Training goes on without it: metrics now go to %s; sample grids and videos are "
+            "in the run folder's samples/ as always.",
+            _brief(error),
+            Path(self.fallback.log_dir) / "metrics.csv",
+        )
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> Any:
+        if self.fallback is None:
+            try:
+                return super().experiment
+            except Exception as error:  # wandb.init: network, credentials, timeout...
+                self._fall_back(error)
+        # The run W&B started, if any (finish_logger ends it); else a stand-in that ignores every call.
+        return self._experiment if self._experiment is not None else _DummyExperiment()
+
+    def _to_wandb(self, call: Callable, *args: Any, **kwargs: Any) -> bool:
+        """Make a WandbLogger call unless W&B has failed; False when it has (now or before)."""
+        if self.fallback is None:
+            try:
+                call(*args, **kwargs)
+            except Exception as error:
+                if self.fallback is None:  # (else `experiment` fell back already: creating the run failed)
+                    self._fall_back(error)
+        return self.fallback is None
+
+    @rank_zero_only
+    def log_hyperparams(self, params: dict[str, Any] | Namespace) -> None:
+        if not self._to_wandb(super().log_hyperparams, params):
+            self.fallback.log_hyperparams(params)
+        self._params = params  # after: a fallback made during this call has not logged them yet
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        if not self._to_wandb(super().log_metrics, metrics, step):
+            # CSV holds numbers only; images and videos are files in samples/ already.
+            numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float | torch.Tensor)}
+            if numbers:
+                self.fallback.log_metrics(numbers, step)
+
+    @rank_zero_only
+    def log_image(self, key: str, images: list[Any], step: int | None = None, **kwargs: Any) -> None:
+        self._to_wandb(super().log_image, key, images, step, **kwargs)  # (the files are in samples/ anyway)
+
+    @rank_zero_only
+    def log_video(self, key: str, videos: list[Any], step: int | None = None, **kwargs: Any) -> None:
+        self._to_wandb(super().log_video, key, videos, step, **kwargs)
+
+    @rank_zero_only
+    def save(self) -> None:
+        if self.fallback is not None:
+            self.fallback.save()
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        if not self._to_wandb(super().finalize, status):
+            self.fallback.finalize(status)
+
+
+def _drop_run() -> None:
+    """Let go of a W&B run that could not finish, so that the next --multirun job can start its own.
+
+    Its process is likely dead: without teardown, the next wandb.init fails on the broken connection (and
+    the exit prints a traceback); without clearing wandb.run, the next WandbLogger would reuse the dead run.
+    """
+    import wandb
+
+    try:
+        wandb.teardown()
+    except Exception:
+        pass  # (it raises, having forgotten the dead connection all the same)
+    wandb.run = None
+
+
 def build_logger(cfg: DictConfig) -> Logger | None:
     if not cfg.get("logger"):
         return None
@@ -47,18 +158,41 @@ def build_logger(cfg: DictConfig) -> Logger | None:
 
 
 def finish_logger(logger: Logger | None, checkpoint: Path | None) -> None:
-    """End the W&B run (so the next --multirun job starts its own), uploading the checkpoint when online."""
+    """End the W&B run (so the next --multirun job starts its own), uploading the checkpoint when online.
+
+    Nothing here raises: training is over and its results are on disk, whatever W&B does now.
+    """
     if not isinstance(logger, WandbLogger):
         return
     import wandb
 
-    run = logger.experiment
-    offline = run.settings.mode == "offline" or run.offline
-    if not offline and checkpoint is not None and checkpoint.is_file():
-        artifact = wandb.Artifact(f"model-{run.id}", type="model")
-        artifact.add_file(str(checkpoint))
-        run.log_artifact(artifact)
-    run_dir = Path(run.dir).parent
-    run.finish()
+    fallback = getattr(logger, "fallback", None)
+    if fallback is not None:  # W&B failed during the run: end what it started, upload nothing
+        try:
+            if logger._experiment is not None:
+                logger._experiment.finish()
+        except Exception:
+            _drop_run()
+        csv = Path(fallback.log_dir) / "metrics.csv"
+        rank_zero_info(
+            f"W&B failed during this run: its metrics from then on are in {csv}, samples in samples/."
+        )
+        return
+    try:
+        run = logger.experiment
+        offline = run.settings.mode == "offline" or run.offline
+        if not offline and checkpoint is not None and checkpoint.is_file():
+            artifact = wandb.Artifact(f"model-{run.id}", type="model")
+            artifact.add_file(str(checkpoint))
+            run.log_artifact(artifact)
+        run_dir = Path(run.dir).parent
+        run.finish()
+    except Exception as error:
+        _drop_run()
+        log.warning(
+            "W&B could not finish this run (%s); its results are in the run folder all the same.",
+            _brief(error),
+        )
+        return
     if offline:
         rank_zero_info(f"W&B ran offline. Upload this run later with: wandb sync {run_dir}")

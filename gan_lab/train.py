@@ -1,11 +1,12 @@
 """One training run from a composed config: build, check, fit, summarise."""
 
+import functools
 import json
 import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,24 +15,27 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
-from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
+from pytorch_lightning.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan_lab.callbacks import (
-    AtomicCheckpointIO,
+    DivergenceGuard,
     Evaluation,
     ImagesPerSecond,
     LastCheckpoint,
     SampleGrid,
     StepProgressBar,
 )
+from gan_lab.checkpoint import check_fits, read_checkpoint, resume_path
 from gan_lab.classify import Classifier
 from gan_lab.config import validate
 from gan_lab.data import DataModule
-from gan_lab.errors import ConfigError
+from gan_lab.errors import ConfigError, Diverged, Stopped
 from gan_lab.gan import GAN
 from gan_lab.loggers import build_logger, finish_logger
 from gan_lab.metrics import Evaluator
 from gan_lab.models import GANNets
+from gan_lab.storage import AtomicCheckpointIO, check_writable, checkpoint_bytes
 
 
 def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
@@ -122,6 +126,78 @@ def ddp_job_scope(trainer: pl.Trainer) -> Iterator[None]:
         os.environ.update(saved_env)
 
 
+def resume_checkpoint(cfg: DictConfig, model: GAN | Classifier, out: Path) -> Path | None:
+    """The checkpoint `ckpt_path` names, checked to be safe to load and to fit `model`, or None."""
+    path = resume_path(cfg.ckpt_path, out)
+    if path is None:
+        if cfg.ckpt_path == "last":
+            rank_zero_info(f"gan_lab | ckpt_path=last: no checkpoint in {out} yet, starting afresh")
+        return None
+    checkpoint, _ = read_checkpoint(path, key="ckpt_path")
+    check_fits(checkpoint, model, cfg, path)
+    return path
+
+
+def build_trainer(cfg: DictConfig, model: GAN | Classifier, callbacks: list, logger, out: Path) -> pl.Trainer:
+    optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
+    return instantiate(
+        cfg.trainer,
+        max_steps=cfg.train.steps * optimizer_steps_per_batch,
+        max_epochs=-1,
+        callbacks=callbacks,
+        logger=logger or False,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=str(out),
+        enable_checkpointing=False,  # gan_lab writes last.ckpt itself, counted in its own steps
+        use_distributed_sampler=False,  # the ResumableSampler shards per rank itself
+    )
+
+
+def resume_command(out: Path) -> str:
+    """The command line that resumes this run in its own folder."""
+    task = list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else ["<the same overrides>"]
+    kept = [o for o in task if not o.startswith(("ckpt_path=", "hydra.run.dir="))]
+    return " ".join(["python -m gan_lab", *kept, "ckpt_path=last", f"hydra.run.dir={out}"])
+
+
+def fit(trainer: pl.Trainer, new_trainer: Callable[[], pl.Trainer], model: GAN | Classifier,
+        datamodule: DataModule, cfg: DictConfig, out: Path, ckpt: Path | None) -> pl.Trainer:  # fmt: skip
+    """trainer.fit; after a divergence, rolled back to last.ckpt at lower learning rates if the config says so
+    (on a `new_trainer()`: a trainer that raised is spent). Returns the trainer that finished.
+
+    A signal (SIGTERM, SIGUSR1) ends the run as `Stopped`, with last.ckpt written and the way to resume.
+    """
+    last = out / "checkpoints" / "last.ckpt"
+    for rollbacks in range(cfg.train.max_rollbacks + 1):
+        trainer = trainer if rollbacks == 0 else new_trainer()
+        try:
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+            return trainer
+        except SIGTERMException:
+            raise Stopped(
+                f"gan_lab: stopped by a signal at step {model.steps_done}; {last} holds it. "
+                f"Resume with: {resume_command(out)}"
+            ) from None
+        except Diverged as diverged:
+            ckpt = last if last.is_file() else ckpt
+            kept = f"{ckpt} (step {read_checkpoint(ckpt)[0]['gan_lab']['steps_done']})" if ckpt else None
+            if cfg.train.on_divergence != "rollback" or ckpt is None or rollbacks == cfg.train.max_rollbacks:
+                then = f"resume ({resume_command(out)})" if kept else "run again"
+                raise Diverged(
+                    f"{diverged}. "
+                    + (f"Last good checkpoint: {kept}, untouched. " if kept else "No checkpoint yet. ")
+                    + f"Lower train.lr_g/train.lr_d and {then}, or set train.on_divergence=rollback.",
+                    diverged.step,
+                ) from None
+            rank_zero_warn(
+                f"gan_lab | {diverged}: rolling back to {kept}, learning rates now "
+                f"x{model.lr_scale * cfg.train.rollback_lr_factor:g} of the configured ones "
+                f"(rollback {rollbacks + 1} of at most {cfg.train.max_rollbacks})"
+            )
+            model.roll_back(cfg.train.rollback_lr_factor)
+    raise AssertionError("unreachable: the loop's last pass returns or raises")
+
+
 def run(cfg: DictConfig) -> dict:
     """Train as `cfg` says; return (and write to <run folder>/metrics.json) the final metrics."""
     validate(cfg)
@@ -130,6 +206,8 @@ def run(cfg: DictConfig) -> dict:
 
     datamodule: DataModule = instantiate(cfg.dataset)
     model = build_model(cfg, datamodule)
+    check_writable(out, 2 * checkpoint_bytes(model))  # last.ckpt and its .partial; best.ckpt
+    ckpt = resume_checkpoint(cfg, model, out)
     datamodule.prepare_data()
     datamodule.setup("fit")  # missing or empty data fails here, before any training
 
@@ -139,38 +217,30 @@ def run(cfg: DictConfig) -> dict:
     callbacks = [throughput, StepProgressBar(steps)]
     evaluation = build_evaluation(cfg, datamodule, model, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
+        # Before every callback that writes a checkpoint: a diverged network is never saved.
+        callbacks.append(DivergenceGuard(cfg.checkpoint.every, steps))
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     if evaluation is not None:
         callbacks.append(evaluation)
     # Last, so that last.ckpt holds this step's evaluation too.
     callbacks.append(LastCheckpoint(cfg.checkpoint.every, steps, out / "checkpoints", config))
     logger = build_logger(cfg)
+    new_trainer = functools.partial(build_trainer, cfg, model, callbacks, logger, out)
+    trainer = new_trainer()
     # Every DataModule offers validation data; a GAN has no validation step and that is expected.
     warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")
-    optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        max_steps=steps * optimizer_steps_per_batch,
-        max_epochs=-1,
-        callbacks=callbacks,
-        logger=logger or False,
-        plugins=[AtomicCheckpointIO()],
-        default_root_dir=str(out),
-        enable_checkpointing=False,  # gan_lab writes last.ckpt itself, counted in its own steps
-        use_distributed_sampler=False,  # the ResumableSampler shards per rank itself
-    )
     if logger is not None:
         logger.log_hyperparams(config)
     rank_zero_info(
         f"gan_lab | {cfg.experiment_name} | data {datamodule.name} {len(datamodule.train_set)} x "
         f"{'x'.join(map(str, datamodule.data_shape))} | {_describe(model)} | "
         f"{trainer.strategy.root_device.type} x {trainer.world_size}, precision {trainer.precision} | "
-        f"{steps} steps | out {out}"
+        f"{steps} steps | out {out}" + (f" | resuming {ckpt}" if ckpt else "")
     )
 
     start = time.perf_counter()
     with ddp_job_scope(trainer):
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        trainer = fit(trainer, new_trainer, model, datamodule, cfg, out, ckpt)
         results = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if isinstance(model, Classifier):
             datamodule.setup("test")

@@ -1,7 +1,7 @@
 import pytest
 from conftest import EXPERIMENTS, compose_run
 
-from gan_lab.config import validate
+from gan_lab.config import config_dir, validate
 from gan_lab.errors import ConfigError
 
 ALL = ["quickstart", "mlp_mnist", "dcgan_mnist", "dcgan_fashion_mnist", "dcgan_celeba", "dcgan_anime",
@@ -17,6 +17,19 @@ def test_experiment_composes_and_validates(tmp_path, experiment):
     cfg = compose_run([f"experiment={experiment}"], tmp_path)
     validate(cfg)
     assert cfg.experiment_name == experiment
+
+
+GROUP_OPTIONS = [
+    (group, path.stem)
+    for group in ("dataset", "model", "optimizer", "loss", "trainer", "logger", "metrics")
+    for path in sorted((config_dir() / group).glob("*.yaml"))
+]
+
+
+@pytest.mark.parametrize("group,option", GROUP_OPTIONS)
+def test_every_group_option_matches_the_schema_and_its_target(tmp_path, group, option):
+    required = ["dataset.root=images"] if option == "image_folder" else []
+    validate(compose_run([f"{group}={option}", *required], tmp_path))
 
 
 @pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e.startswith("dcgan")])

@@ -13,11 +13,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
 from gan_lab.config import cache_dir
 from gan_lab.data.base import DataModule
+from gan_lab.data.checks import KINDS, BadFile, find_bad_files
 from gan_lab.errors import ConfigError, DataError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
@@ -154,9 +156,32 @@ def list_images(folder: Path) -> list[Path]:
 
 
 class ImageFolderDataModule(ImageDataModule):
-    """Any folder of jpg/png/webp/bmp images, searched recursively; mixed sizes and modes are fine."""
+    """Any folder of jpg/png/webp/bmp images, searched recursively; mixed sizes and modes are fine.
+
+    Every image is checked once at setup (see gan_lab.data.checks): empty, unreadable, truncated, too large
+    (more than `max_pixels`) or unconvertible files stop the run naming the first one (`on_bad_file: error`),
+    or are left out with one warning (`skip`). Other files (a README.txt) are ignored.
+    """
 
     source = "any folder of images"
+
+    def __init__(
+        self, on_bad_file: str = "error", max_pixels: int = Image.MAX_IMAGE_PIXELS, **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        if on_bad_file not in ("error", "skip"):
+            raise ConfigError(
+                f"dataset.on_bad_file={on_bad_file!r} cannot work: use error (stop at the first bad image "
+                "file) or skip (leave bad files out, with a warning)."
+            )
+        # Above Pillow's limit the loader itself would refuse the image (DecompressionBombError) mid-training.
+        limit = Image.MAX_IMAGE_PIXELS or max_pixels
+        if not isinstance(max_pixels, int) or not 0 < max_pixels <= limit:
+            raise ConfigError(
+                f"dataset.max_pixels={max_pixels!r} cannot work: use a positive integer up to {limit} "
+                "(Pillow's decompression-bomb limit)."
+            )
+        self.on_bad_file, self.max_pixels = on_bad_file, max_pixels
 
     def image_dir(self) -> Path:
         return self.root
@@ -174,7 +199,33 @@ class ImageFolderDataModule(ImageDataModule):
                 f"{self.name}: {folder} {state}. Expected {', '.join(sorted(IMAGE_EXTENSIONS))} files "
                 f"(from {self.source}); set dataset.root=FOLDER to point at them."
             )
-        return ImageFiles(files, self.transform(split))
+        return ImageFiles(self._without_bad_files(folder, files), self.transform(split))
+
+    def _without_bad_files(self, folder: Path, files: list[Path]) -> list[Path]:
+        bad = find_bad_files(folder, files, "L" if self.channels == 1 else "RGB", self.max_pixels)
+        if not bad:
+            return files
+        if self.on_bad_file == "error":
+            more = f"; {len(bad) - 1} more of the {len(files)} files are bad too" if len(bad) > 1 else ""
+            raise DataError(
+                f"{self.name}: bad image file {bad[0]}{more}. Remove it, or set dataset.on_bad_file=skip "
+                "to train without the bad files."
+            )
+        if len(bad) == len(files):
+            raise DataError(f"{self.name}: all {len(files)} image files in {folder} are bad, e.g. {bad[0]}.")
+        rank_zero_warn(_skipped_summary(self.name, folder, bad, len(files)))
+        dropped = {b.path for b in bad}
+        return [f for f in files if f not in dropped]
+
+
+def _skipped_summary(name: str, folder: Path, bad: list[BadFile], total: int, shown: int = 3) -> str:
+    counts = {kind: sum(b.kind == kind for b in bad) for kind in KINDS}
+    kinds = ", ".join(f"{n} {KINDS[kind]}" for kind, n in counts.items() if n)
+    examples = "; ".join(f"{b.path.relative_to(folder)} ({b.detail})" for b in bad[:shown])
+    return (
+        f"{name}: skipped {len(bad)} bad image files of {total} in {folder} (dataset.on_bad_file=skip): "
+        f"{kinds}. First: {examples}{'; ...' if len(bad) > shown else ''}"
+    )
 
 
 class AnimeDataModule(ImageFolderDataModule):

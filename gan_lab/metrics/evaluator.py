@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
@@ -231,8 +232,8 @@ class Evaluator:
             cached = torch.load(path, weights_only=True)
             if cached["key"] == key:
                 return cached["features"]
-        except (FileNotFoundError, RuntimeError, KeyError, EOFError):
-            pass  # absent or unreadable: compute it again
+        except (FileNotFoundError, RuntimeError, KeyError, EOFError, pickle.UnpicklingError):
+            pass  # absent, unreadable, or more than tensors (never unpickled): compute it again, overwrite it
         features = self._extract_real(extractor)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # parallel jobs write their own

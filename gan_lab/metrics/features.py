@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import Tensor, nn
 
+from gan_lab.checkpoint import load_weights
 from gan_lab.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def classifier_path(name_or_path: str) -> Path:
 def load_classifier(name_or_path: str) -> ClassifierExtractor:
     """Rebuild the classifier from the config stored in its checkpoint and load its weights."""
     path = classifier_path(name_or_path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = load_weights(path, key="metrics.classifier")
     config = checkpoint.get("gan_lab", {}).get("config")
     if config is None or "classifier" not in config["model"]["_target_"].lower():
         raise ConfigError(

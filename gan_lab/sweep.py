@@ -1,0 +1,77 @@
+"""--multirun bookkeeping: each job records how it ended, one job's failure never stops the others, and the
+sweep ends with a summary of which jobs failed and why (with any launcher: basic, joblib or SLURM)."""
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+from gan_lab.errors import Stopped, reported_as_one_line
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "job_status.json"
+
+
+def _in_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _write_status(error: str | None) -> None:
+    hydra = HydraConfig.get()
+    status = {
+        "job": hydra.job.num,
+        "overrides": list(hydra.overrides.task),
+        "status": "failed" if error else "done",
+        "error": error,
+    }
+    (Path(hydra.runtime.output_dir) / STATUS_FILE).write_text(json.dumps(status, indent=2) + "\n")
+
+
+@contextmanager
+def job_outcome(program: str) -> Iterator[None]:
+    """Run one job: the user's mistakes become one clear line. Inside --multirun, the job's ending is also
+    written to `<job dir>/job_status.json` and a failure is logged (traceback in the job's log) instead of
+    raised, so that the sweep goes on. A stop by signal (SIGTERM, preemption) still ends the whole sweep."""
+    if not _in_multirun():
+        with reported_as_one_line(program):
+            yield
+        return
+    try:
+        with reported_as_one_line(program):
+            yield
+    except Stopped as stop:
+        _write_status(str(stop.code))
+        raise
+    except SystemExit as mistake:  # reported_as_one_line's one line
+        _write_status(str(mistake.code).removeprefix(f"{program}: error: "))
+        log.error("%s", mistake.code)
+    except Exception as error:  # a bug or a fault: keep the whole traceback in the job's log
+        _write_status(f"{type(error).__name__}: {error}")
+        log.error("%s: job failed:\n%s", program, traceback.format_exc())
+    else:
+        _write_status(None)
+
+
+class SweepSummary(Callback):
+    """At the end of a multirun: list the failed jobs with their overrides and error, then exit non-zero if
+    any failed. Reads every `*/job_status.json` of the sweep dir, so it works whichever process ran a job."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        statuses = [json.loads(f.read_text()) for f in sorted(sweep_dir.glob(f"*/{STATUS_FILE}"))]
+        failed = [s for s in statuses if s["status"] == "failed"]
+        log.info("sweep %s: %d of %d jobs done", sweep_dir, len(statuses) - len(failed), len(statuses))
+        if not failed:
+            return
+        lines = [f"  job {s['job']} ({' '.join(s['overrides'])}): {s['error']}" for s in failed]
+        sys.exit(f"gan_lab: {len(failed)} of {len(statuses)} jobs failed:\n" + "\n".join(lines))

@@ -1,0 +1,23 @@
+"""`python signal_at_step.py SIGNAL STEP [overrides]`: `python -m gan_lab [overrides]` that sends itself
+SIGNAL (a real one, through the kernel) right after training step STEP, as a scheduler or OOM killer would."""
+
+import os
+import signal
+import sys
+
+from gan_lab.__main__ import main
+from gan_lab.callbacks import LastCheckpoint
+
+SIGNAL, STEP = signal.Signals[sys.argv[1]], int(sys.argv[2])
+on_train_batch_end = LastCheckpoint.on_train_batch_end
+
+
+def and_then_signal(self, trainer, pl_module, *args) -> None:
+    on_train_batch_end(self, trainer, pl_module, *args)
+    if pl_module.steps_done == STEP:
+        os.kill(os.getpid(), SIGNAL)
+
+
+LastCheckpoint.on_train_batch_end = and_then_signal
+sys.argv = [sys.argv[0], *sys.argv[3:]]
+main()

@@ -1,0 +1,108 @@
+"""A kill at any moment leaves a loadable last.ckpt; the resumed run ends bit-identical to a straight one."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import cli
+
+FAULTS = Path(__file__).parent
+# The quickstart GAN: a real Lightning run of 60 steps in a second or two; no metrics, nothing but training.
+RUN = ["train.steps=60", "samples.every=null", "metrics=none", "logger=none", "dataset.batch_size=64"]
+
+
+def weights(path: Path) -> dict:
+    """Everything a run's future depends on: networks, optimizer moments, step, RNG states."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    return {"state_dict": checkpoint["state_dict"], "optimizers": checkpoint["optimizer_states"],
+            "step": checkpoint["gan_lab"]["steps_done"], "rng": checkpoint["rng_states"]}  # fmt: skip
+
+
+def assert_identical(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa["step"] == wb["step"]
+    for name, tensor in wa["state_dict"].items():
+        assert torch.equal(tensor, wb["state_dict"][name]), name
+    assert repr(wa["optimizers"]) == repr(wb["optimizers"])
+
+
+def signalled(sig: str, step: int, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, str(FAULTS / "signal_at_step.py"), sig, str(step), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory) -> Path:
+    """The uninterrupted run every interrupted one must end identical to."""
+    cwd = tmp_path_factory.mktemp("straight")
+    result = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run"], cwd)
+    assert result.returncode == 0, result.stderr
+    return cwd / "run/checkpoints/last.ckpt"
+
+
+def test_kill_9_at_a_random_step_then_resume_ends_bit_identical(tmp_path, straight):
+    step = random.Random().randint(1, 59)
+    killed = signalled("SIGKILL", step, [*RUN, "checkpoint.every=5", "hydra.run.dir=run"], tmp_path)
+    assert killed.returncode == -signal.SIGKILL, f"killed at step {step}: {killed.stderr[-2000:]}"
+    last = tmp_path / "run/checkpoints/last.ckpt"
+    saved = weights(last)["step"] if last.exists() else 0
+    assert saved == step - step % 5, f"killed at step {step}, last.ckpt holds step {saved}"  # lost < every
+    resumed = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run", "ckpt_path=last"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_identical(last, straight)
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGUSR1"])
+def test_sigterm_or_sigusr1_writes_a_checkpoint_then_resume_ends_bit_identical(tmp_path, straight, sig):
+    step = random.Random().randint(1, 59)
+    # checkpoint.every=null: the only checkpoint before the end is the one the signal makes.
+    stopped = signalled(sig, step, [*RUN, "checkpoint.every=null", "hydra.run.dir=run"], tmp_path)
+    assert stopped.returncode == 1, stopped.stderr
+    assert f"stopped by a signal at step {step}" in stopped.stderr
+    assert "ckpt_path=last hydra.run.dir=" in stopped.stderr  # the command that resumes
+    last = tmp_path / "run/checkpoints/last.ckpt"
+    assert weights(last)["step"] == step  # nothing lost
+    resumed = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run", "ckpt_path=last"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_identical(last, straight)
+
+
+def test_kill_9_at_random_moments_never_leaves_a_broken_checkpoint(tmp_path, straight):
+    """A checkpoint every step, killed from outside at random moments (mid-write too), resumed each time."""
+    args = [*RUN, "checkpoint.every=1", "hydra.run.dir=run", "ckpt_path=last"]
+    command = [sys.executable, "-m", "gan_lab", *args]
+    last, kills, rng = tmp_path / "run/checkpoints/last.ckpt", 0, random.Random()
+    for _ in range(3):
+        before = weights(last)["step"] if last.exists() else 0
+        process = subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not last.exists() or weights_step(last) == before):
+            time.sleep(0.05)  # until training runs: then kill at a random moment within the next steps
+        time.sleep(rng.uniform(0, 0.3))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += process.returncode == -signal.SIGKILL
+        assert weights(last)["step"] >= before  # loadable, never older
+        assert not (last.parent / "last.ckpt.partial").exists() or weights(
+            last
+        )  # a stray partial is harmless
+    resumed = cli(args, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert kills >= 1
+    assert_identical(last, straight)
+
+
+def weights_step(path: Path) -> int:
+    try:
+        return weights(path)["step"]
+    except (RuntimeError, EOFError):  # being replaced this very moment: not yet
+        return -1
