@@ -15,6 +15,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from pytorch_lightning.plugins.environments import SLURMEnvironment
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -138,6 +139,13 @@ def resume_checkpoint(cfg: DictConfig, model: GAN | Classifier, out: Path) -> Pa
     return path
 
 
+def slurm_without_requeue() -> list[SLURMEnvironment]:
+    """Under SLURM, Lightning's own SIGUSR1 handler would checkpoint in the middle of a step and requeue the
+    job by itself; gan_lab's (in LastCheckpoint) finishes the step, writes last.ckpt and exits, and leaves the
+    requeue to SLURM (`--requeue`), which restarts the same command: with ckpt_path=last, it resumes."""
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
+
+
 def build_trainer(cfg: DictConfig, model: GAN | Classifier, callbacks: list, logger, out: Path) -> pl.Trainer:
     optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
     return instantiate(
@@ -146,7 +154,7 @@ def build_trainer(cfg: DictConfig, model: GAN | Classifier, callbacks: list, log
         max_epochs=-1,
         callbacks=callbacks,
         logger=logger or False,
-        plugins=[AtomicCheckpointIO()],
+        plugins=[AtomicCheckpointIO(), *slurm_without_requeue()],
         default_root_dir=str(out),
         enable_checkpointing=False,  # gan_lab writes last.ckpt itself, counted in its own steps
         use_distributed_sampler=False,  # the ResumableSampler shards per rank itself

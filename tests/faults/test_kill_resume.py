@@ -32,8 +32,14 @@ def assert_identical(a: Path, b: Path) -> None:
     assert repr(wa["optimizers"]) == repr(wb["optimizers"])
 
 
-def signalled(sig: str, step: int, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+# What a one-task SLURM job sets: Lightning then runs with its SLURM support.
+SLURM = {"SLURM_NTASKS": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_JOB_ID": "4242",
+         "SLURM_JOB_NAME": "gan_lab", "SLURM_PROCID": "0", "SLURM_LOCALID": "0", "SLURM_NODEID": "0",
+         "SLURM_NODELIST": "localhost"}  # fmt: skip
+
+
+def signalled(sig: str, step: int, args: list[str], cwd: Path, env: dict | None = None):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, str(FAULTS / "signal_at_step.py"), sig, str(step), *args],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 
@@ -59,16 +65,18 @@ def test_kill_9_at_a_random_step_then_resume_ends_bit_identical(tmp_path, straig
     assert_identical(last, straight)
 
 
-@pytest.mark.parametrize("sig", ["SIGTERM", "SIGUSR1"])
-def test_sigterm_or_sigusr1_writes_a_checkpoint_then_resume_ends_bit_identical(tmp_path, straight, sig):
+@pytest.mark.parametrize("sig, env", [("SIGTERM", {}), ("SIGUSR1", {}), ("SIGUSR1", SLURM)],
+                         ids=["SIGTERM", "SIGUSR1", "SIGUSR1-under-SLURM"])  # fmt: skip
+def test_sigterm_or_sigusr1_writes_a_checkpoint_then_resume_ends_bit_identical(tmp_path, straight, sig, env):
     step = random.Random().randint(1, 59)
     # checkpoint.every=null: the only checkpoint before the end is the one the signal makes.
-    stopped = signalled(sig, step, [*RUN, "checkpoint.every=null", "hydra.run.dir=run"], tmp_path)
+    stopped = signalled(sig, step, [*RUN, "checkpoint.every=null", "hydra.run.dir=run"], tmp_path, env)
     assert stopped.returncode == 1, stopped.stderr
     assert f"stopped by a signal at step {step}" in stopped.stderr
     assert "ckpt_path=last hydra.run.dir=" in stopped.stderr  # the command that resumes
     last = tmp_path / "run/checkpoints/last.ckpt"
     assert weights(last)["step"] == step  # nothing lost
+    assert not list(tmp_path.rglob("hpc_ckpt_*"))  # not Lightning's mid-step SLURM checkpoint
     resumed = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run", "ckpt_path=last"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert_identical(last, straight)
