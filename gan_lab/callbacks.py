@@ -101,7 +101,7 @@ class Evaluation(Callback):
                 logger.log_metrics({f"eval/{k}": v for k, v in scores.items()}, step=step)
         if self._improved(scores.get(self.best)):
             self.best_value = scores[self.best]
-            trainer.save_checkpoint(self.best_path)
+            trainer.save_checkpoint(self.best_path, weights_only=False)
 
     def _improved(self, value: float | None) -> bool:
         if value is None or not math.isfinite(value):  # a diverged run's NaN is never "best"
@@ -142,13 +142,13 @@ class LastCheckpoint(Callback):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         if _due(pl_module.steps_done, self.every, self.total_steps):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         if isinstance(exception, SIGTERMException):
-            trainer.save_checkpoint(self.path)
+            trainer.save_checkpoint(self.path, weights_only=False)
             rank_zero_info(f"gan_lab | stopped by a signal at step {pl_module.steps_done}: wrote {self.path}")
 
     def on_save_checkpoint(
