@@ -34,13 +34,19 @@ class GAN(pl.LightningModule):
         grad_clip: float | None = None,
         num_samples: int = 64,
         seed: int = 0,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
         self.generator, self.discriminator, self.nz = nets.generator, nets.discriminator, nets.nz
         self.num_classes = nets.num_classes
         self.loss, self.optimizer, self.lr_g, self.lr_d = loss, optimizer, lr_g, lr_d
-        self.n_critic, self.grad_clip, self.seed = n_critic, grad_clip, seed
+        self.n_critic, self.grad_clip, self.seed, self.channels_last = (
+            n_critic,
+            grad_clip,
+            seed,
+            channels_last,
+        )
         # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
         self.register_buffer(
             "fixed_z", torch.randn(num_samples, nets.nz, generator=torch.Generator().manual_seed(seed))
@@ -79,6 +85,8 @@ class GAN(pl.LightningModule):
 
     def training_step(self, batch, batch_idx: int) -> None:
         real, labels = batch[0], batch[1] if self.num_classes else None
+        if self.channels_last:  # as the weights are (train.channels_last): no layout conversion in each conv
+            real = real.contiguous(memory_format=torch.channels_last)
         opt_d, opt_g = self.optimizers()
 
         self.toggle_optimizer(opt_d)

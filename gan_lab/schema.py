@@ -36,6 +36,8 @@ class Train:
     on_divergence: str
     rollback_lr_factor: float
     max_rollbacks: int
+    channels_last: bool
+    compile: bool
 
 
 @dataclass

@@ -140,3 +140,27 @@ def test_resuming_with_another_n_critic_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="train.n_critic=2 differs"):
         resume = f"ckpt_path={out / 'checkpoints/last.ckpt'}"
         train(["train.steps=4", "train.n_critic=2", resume], tmp_path / "b")
+
+
+@pytest.mark.parametrize(
+    "switch", ["train.channels_last=true", pytest.param("train.compile=true", marks=pytest.mark.slow)]
+)
+def test_speed_switches_train_and_keep_checkpoints_interchangeable(tmp_path, switch, mnist_idx, faces):
+    base = ["experiment=dcgan_mnist", *TINY, "metrics=none", *data_overrides("dcgan_mnist", mnist_idx, faces)]
+    train(base, tmp_path / "plain")
+    train([*base, switch], tmp_path / "switched")
+    plain, switched = (
+        load(tmp_path / f"{r}/checkpoints/last.ckpt")["state_dict"] for r in ("plain", "switched")
+    )
+    assert plain.keys() == switched.keys()  # the same names: either run's checkpoint serves the other
+    # Same seed, same data: the layout or the compiler changes rounding at most.
+    for name, tensor in plain.items():
+        assert torch.allclose(tensor.float(), switched[name].float(), atol=1e-3), name
+    resumed = train([*base, "train.steps=4", f"ckpt_path={tmp_path / 'switched/checkpoints/last.ckpt'}"],
+                    tmp_path / "resumed")  # fmt: skip
+    assert resumed["steps"] == 4
+
+
+def test_channels_last_is_refused_for_data_that_are_not_images(tmp_path):
+    with pytest.raises(ConfigError, match="train.channels_last=true needs image data"):
+        train(["train.steps=2", "train.channels_last=true"], tmp_path / "run")
