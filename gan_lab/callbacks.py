@@ -1,7 +1,10 @@
 """Callbacks: sample grids, evaluation, `last.ckpt`, the divergence guard, images per second, a step bar."""
 
 import math
+import os
 import signal
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -10,9 +13,8 @@ import torch
 from pytorch_lightning.callbacks import Callback, RichProgressBar
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from gan_lab.errors import Diverged
+from gan_lab.errors import Diverged, Interrupted
 from gan_lab.metrics import Evaluator, describe, lower_is_better
 from gan_lab.samples import grid_width, save_samples
 from gan_lab.video import PROGRESS_FPS, progress_frames, sample_grids, write_video
@@ -119,11 +121,15 @@ class Evaluation(Callback):
 
 class LastCheckpoint(Callback):
     """Saves `last.ckpt` every `every` steps, at the last step, and when a signal stops the run (SIGTERM, or
-    SIGUSR1: SLURM's warning before preemption or the time limit), with the run's resolved config inside.
+    SIGUSR1: SLURM's warning before the time limit), with the run's resolved config inside.
 
-    Written through `AtomicCheckpointIO` by rank zero only. Lightning turns SIGTERM into an exception after
-    the current batch; SIGUSR1 is made to do the same, so both leave a checkpoint of a whole step.
+    Written through `AtomicCheckpointIO` by rank zero only. A signal is only noted when it comes; at the end
+    of the step all ranks agree on it (it may have reached one process only), save, and stop with
+    `Interrupted`. (Lightning's own SIGTERM handler runs a collective inside the handler, which can deadlock
+    DDP.) Under SLURM, SIGUSR1 then requeues the job: SLURM never requeues a job that hit its time limit.
     """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR1)
 
     def __init__(self, every: int | None, total_steps: int, dirpath: Path, config: dict) -> None:
         self.every, self.total_steps, self.path, self.config = (
@@ -132,24 +138,27 @@ class LastCheckpoint(Callback):
             Path(dirpath) / "last.ckpt",
             config,
         )
+        self.signalled: signal.Signals | None = None
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        def stop_after_this_batch(*_) -> None:
-            trainer._signal_connector.received_sigterm = True  # the flag Lightning's own SIGTERM handler sets
+        def note(signum: int, _frame) -> None:
+            self.signalled = signal.Signals(signum)
 
-        if signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL:  # (Lightning's SLURM support may have one)
-            signal.signal(signal.SIGUSR1, stop_after_this_batch)
+        # Installed after Lightning's own handlers, which Lightning puts back when training ends. Signal
+        # handlers can only be set from the main thread (not from a joblib thread, say).
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                signal.signal(signum, note)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
-        if _due(pl_module.steps_done, self.every, self.total_steps):
+        stop = trainer.strategy.reduce_boolean_decision(self.signalled is not None, all=False)
+        if stop or _due(pl_module.steps_done, self.every, self.total_steps):
             trainer.save_checkpoint(self.path, weights_only=False)
-
-    def on_exception(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
-    ) -> None:
-        if isinstance(exception, SIGTERMException):
-            trainer.save_checkpoint(self.path, weights_only=False)
-            rank_zero_info(f"gan_lab | stopped by a signal at step {pl_module.steps_done}: wrote {self.path}")
+        if stop:
+            name = self.signalled.name if self.signalled else "a signal to another process"
+            if self.signalled == signal.SIGUSR1 and trainer.is_global_zero:
+                requeue_slurm_job()
+            raise Interrupted(name, pl_module.steps_done)
 
     def on_save_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict
@@ -157,20 +166,39 @@ class LastCheckpoint(Callback):
         checkpoint["gan_lab"] = {"config": self.config, "steps_done": pl_module.steps_done}
 
 
+def requeue_slurm_job() -> None:
+    """Put this SLURM job back in the queue (as Lightning's SLURM support does); nothing outside SLURM."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return
+    try:
+        requeued = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True)
+        said = requeued.stderr.strip() or "requeued"
+    except FileNotFoundError:
+        said = "scontrol not found: requeue the job yourself"
+    rank_zero_info(f"gan_lab | scontrol requeue {job}: {said}")
+
+
 class DivergenceGuard(Callback):
-    """Stops the run at the first non-finite loss, and before a checkpoint whenever a weight is non-finite,
-    so that no checkpoint ever holds a diverged network. Sits before the checkpointing callbacks.
+    """Stops the run at the first non-finite loss, and whenever a checkpoint may be written (last.ckpt, or
+    best.ckpt at an evaluation) at a non-finite weight, so that no checkpoint ever holds a diverged network.
+    Sits before the checkpointing callbacks.
 
     Every rank takes part in the decision, so that under DDP all of them stop together.
     """
 
-    def __init__(self, every: int | None, total_steps: int) -> None:
-        self.every, self.total_steps = every, total_steps
+    def __init__(self, checkpoint_every: int | None, eval_every: int | None, total_steps: int) -> None:
+        self.checkpoint_every, self.eval_every, self.total_steps = checkpoint_every, eval_every, total_steps
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, *args) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: dict[str, torch.Tensor], *args
+    ) -> None:
         step = pl_module.steps_done
-        bad = [f"{name} is {value.item()}" for name, value in outputs.items() if not value.isfinite().all()]
-        if not bad and _due(step, self.every, self.total_steps):
+        finite = bool(torch.stack(list(outputs.values())).isfinite().all())  # one device sync for all losses
+        bad = [] if finite else [f"{k} is {v.item()}" for k, v in outputs.items() if not v.isfinite().all()]
+        if not bad and any(
+            _due(step, every, self.total_steps) for every in (self.checkpoint_every, self.eval_every)
+        ):
             bad = [f"weight {name} is not finite" for name, w in pl_module.state_dict().items()
                    if w.is_floating_point() and not w.isfinite().all()][:1]  # fmt: skip
         if trainer.strategy.reduce_boolean_decision(not bad, all=True):

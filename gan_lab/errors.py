@@ -1,6 +1,5 @@
 """Errors that gan_lab reports to the user as one clear message instead of a traceback."""
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,6 +31,19 @@ class Diverged(GanLabError, ArithmeticError):
         self.step = step
 
 
+class Refused(SystemExit):
+    """The exit of `reported_as_one_line`: a user's mistake, as one line. Any other SystemExit (Ctrl-C,
+    Lightning's shutdown) is not a mistake to record and move on from."""
+
+
+class Interrupted(Exception):
+    """A signal stopped training after a whole step, with last.ckpt written (raised on every rank)."""
+
+    def __init__(self, signal_name: str, step: int) -> None:
+        super().__init__(f"{signal_name} at step {step}")
+        self.signal_name, self.step = signal_name, step
+
+
 class Stopped(SystemExit):
     """Training stopped by a signal (SIGTERM, SIGUSR1: preemption) after writing last.ckpt. The message says
     how to resume; the exit status is non-zero, since the run did not finish."""
@@ -45,8 +57,10 @@ def reported_as_one_line(program: str) -> Iterator[None]:
     except InstantiationException as error:  # a constructor's check, wrapped by hydra.utils.instantiate
         if not isinstance(error.__cause__, GanLabError):
             raise
-        sys.exit(f"{program}: error: {error.__cause__}")
+        raise Refused(f"{program}: error: {error.__cause__}") from None
     except GanLabError as error:
-        sys.exit(f"{program}: error: {error}")
+        raise Refused(f"{program}: error: {error}") from None
     except MissingMandatoryValue as error:
-        sys.exit(f"{program}: error: {error.full_key} has no value: set it, e.g. {error.full_key}=...")
+        raise Refused(
+            f"{program}: error: {error.full_key} has no value: set it, e.g. {error.full_key}=..."
+        ) from None

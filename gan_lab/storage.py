@@ -51,6 +51,14 @@ def checkpoint_bytes(module: torch.nn.Module) -> int:
     return 3 * sum(t.numel() * t.element_size() for t in module.state_dict().values())
 
 
+def _fsync_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class RunFolderCheck(HydraCallback):
     """Hydra callback: before Hydra makes the run (or sweep) folder, check that it can be written, so that an
     unwritable folder is one clear line instead of a traceback from deep inside Hydra. (Hydra turns a
@@ -88,6 +96,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(partial, path)
+            _fsync_folder(path.parent)  # the rename itself survives a power cut
         except OSError as error:
             partial.unlink(missing_ok=True)
             kept = (

@@ -3,7 +3,9 @@ sweep ends with a summary of which jobs failed and why (with any launcher: basic
 
 import json
 import logging
+import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +15,9 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from gan_lab.errors import Stopped, reported_as_one_line
+from gan_lab.errors import Refused, Stopped, reported_as_one_line
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,10 @@ def _write_status(error: str | None) -> None:
         "status": "failed" if error else "done",
         "error": error,
     }
-    (Path(hydra.runtime.output_dir) / STATUS_FILE).write_text(json.dumps(status, indent=2) + "\n")
+    path = Path(hydra.runtime.output_dir) / STATUS_FILE
+    partial = path.with_name(f"{path.name}.partial")  # the summary never reads half a file
+    partial.write_text(json.dumps(status, indent=2) + "\n")
+    os.replace(partial, path)
 
 
 @contextmanager
@@ -52,7 +57,7 @@ def job_outcome(program: str) -> Iterator[None]:
     except Stopped as stop:
         _write_status(str(stop.code))
         raise
-    except SystemExit as mistake:  # reported_as_one_line's one line
+    except Refused as mistake:  # reported_as_one_line's one line
         _write_status(str(mistake.code).removeprefix(f"{program}: error: "))
         log.error("%s", mistake.code)
     except Exception as error:  # a bug or a fault: keep the whole traceback in the job's log
@@ -64,14 +69,33 @@ def job_outcome(program: str) -> Iterator[None]:
 
 class SweepSummary(Callback):
     """At the end of a multirun: list the failed jobs with their overrides and error, then exit non-zero if
-    any failed. Reads every `*/job_status.json` of the sweep dir, so it works whichever process ran a job."""
+    any failed. Reads the job folders of this sweep from disk (every `.hydra/` made since it started), so it
+    works whichever process ran a job, and counts a job that left no status (killed) as failed."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.time()
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
-        statuses = [json.loads(f.read_text()) for f in sorted(sweep_dir.glob(f"*/{STATUS_FILE}"))]
-        failed = [s for s in statuses if s["status"] == "failed"]
-        log.info("sweep %s: %d of %d jobs done", sweep_dir, len(statuses) - len(failed), len(statuses))
-        if not failed:
-            return
-        lines = [f"  job {s['job']} ({' '.join(s['overrides'])}): {s['error']}" for s in failed]
-        sys.exit(f"gan_lab: {len(failed)} of {len(statuses)} jobs failed:\n" + "\n".join(lines))
+        made = sweep_dir.rglob(".hydra/overrides.yaml")
+        jobs = sorted(
+            p.parent.parent for p in made if p.stat().st_mtime >= self.started - 1
+        )  # not older sweeps'
+
+        failed = [self._failure(job) for job in jobs]
+        failed = [f for f in failed if f]
+        log.info("sweep %s: %d of %d jobs done", sweep_dir, len(jobs) - len(failed), len(jobs))
+        if failed:
+            sys.exit(f"gan_lab: {len(failed)} of {len(jobs)} jobs failed:\n" + "\n".join(failed))
+
+    @staticmethod
+    def _failure(job: Path) -> str | None:
+        """`  job N (overrides): error` for a failed job, None for one that finished."""
+        path = job / STATUS_FILE
+        if not path.is_file():
+            overrides = " ".join(OmegaConf.load(job / ".hydra/overrides.yaml"))
+            return f"  {job.name} ({overrides}): no {STATUS_FILE}: the job was killed before it ended"
+        status = json.loads(path.read_text())
+        if status["status"] != "failed":
+            return None
+        return f"  job {status['job']} ({' '.join(status['overrides'])}): {status['error']}"

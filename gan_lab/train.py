@@ -15,9 +15,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from pytorch_lightning.loggers import Logger
 from pytorch_lightning.plugins.environments import SLURMEnvironment
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
-from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from gan_lab.callbacks import (
     DivergenceGuard,
@@ -31,7 +31,7 @@ from gan_lab.checkpoint import check_fits, read_checkpoint, resume_path
 from gan_lab.classify import Classifier
 from gan_lab.config import validate
 from gan_lab.data import DataModule
-from gan_lab.errors import ConfigError, Diverged, Stopped
+from gan_lab.errors import ConfigError, Diverged, Interrupted, Stopped
 from gan_lab.gan import GAN
 from gan_lab.loggers import build_logger, finish_logger
 from gan_lab.metrics import Evaluator
@@ -149,7 +149,10 @@ def resume_checkpoint(cfg: DictConfig, model: GAN | Classifier, out: Path) -> Pa
     path = resume_path(cfg.ckpt_path, out)
     if path is None:
         if cfg.ckpt_path == "last":
-            rank_zero_info(f"gan_lab | ckpt_path=last: no checkpoint in {out} yet, starting afresh")
+            rank_zero_info(
+                f"gan_lab | ckpt_path=last: no checkpoint in {out} yet, starting afresh "
+                "(to resume an earlier run, pass its folder as hydra.run.dir)"
+            )
         return None
     checkpoint, _ = read_checkpoint(path, key="ckpt_path")
     check_fits(checkpoint, model, cfg, path)
@@ -157,19 +160,21 @@ def resume_checkpoint(cfg: DictConfig, model: GAN | Classifier, out: Path) -> Pa
 
 
 def slurm_without_requeue() -> list[SLURMEnvironment]:
-    """Under SLURM, Lightning's own SIGUSR1 handler would checkpoint in the middle of a step and requeue the
-    job by itself; gan_lab's (in LastCheckpoint) finishes the step, writes last.ckpt and exits, and leaves the
-    requeue to SLURM (`--requeue`), which restarts the same command: with ckpt_path=last, it resumes."""
+    """Under SLURM, Lightning's own SIGUSR1 handler would checkpoint in the middle of a step; gan_lab's (in
+    LastCheckpoint) finishes the step, writes last.ckpt, then requeues the job, which restarts the same
+    command: with ckpt_path=last, it resumes."""
     return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else []
 
 
-def build_trainer(cfg: DictConfig, model: GAN | Classifier, callbacks: list, logger, out: Path) -> pl.Trainer:
+def build_trainer(
+    cfg: DictConfig, model: GAN | Classifier, callbacks: list, logger: Logger | None, out: Path
+) -> pl.Trainer:
     optimizer_steps_per_batch = model.n_critic + 1 if isinstance(model, GAN) else 1
     return instantiate(
         cfg.trainer,
         max_steps=cfg.train.steps * optimizer_steps_per_batch,
         max_epochs=-1,
-        callbacks=callbacks,
+        callbacks=list(callbacks),  # the Trainer adds its own to the list it gets
         logger=logger or False,
         plugins=[AtomicCheckpointIO(), *slurm_without_requeue()],
         default_root_dir=str(out),
@@ -185,42 +190,53 @@ def resume_command(out: Path) -> str:
     return " ".join(["python -m gan_lab", *kept, "ckpt_path=last", f"hydra.run.dir={out}"])
 
 
-def fit(trainer: pl.Trainer, new_trainer: Callable[[], pl.Trainer], model: GAN | Classifier,
-        datamodule: DataModule, cfg: DictConfig, out: Path, ckpt: Path | None) -> pl.Trainer:  # fmt: skip
+def diverged_for_good(diverged: Diverged, kept: str | None, rollbacks: int, out: Path) -> Diverged:
+    """The error that ends a diverged run: what went non-finite and when, what was kept, what to do now."""
+    gave_up = f" (after {rollbacks} rollbacks, train.max_rollbacks)" if rollbacks else ""
+    where = f"Last good checkpoint: {kept}, untouched. " if kept else "No checkpoint yet. "
+    then = f"resume ({resume_command(out)})" if kept else "run again"
+    rollback = "" if rollbacks else ", or set train.on_divergence=rollback"
+    return Diverged(
+        f"{diverged}{gave_up}. {where}Lower train.lr_g/train.lr_d and {then}{rollback}.", diverged.step
+    )
+
+
+def fit(
+    trainer: pl.Trainer,
+    new_trainer: Callable[[], pl.Trainer],
+    model: GAN | Classifier,
+    datamodule: DataModule,
+    cfg: DictConfig,
+    out: Path,
+    ckpt: Path | None,
+) -> pl.Trainer:
     """trainer.fit; after a divergence, rolled back to last.ckpt at lower learning rates if the config says so
     (on a `new_trainer()`: a trainer that raised is spent). Returns the trainer that finished.
 
     A signal (SIGTERM, SIGUSR1) ends the run as `Stopped`, with last.ckpt written and the way to resume.
     """
-    last = out / "checkpoints" / "last.ckpt"
-    for rollbacks in range(cfg.train.max_rollbacks + 1):
-        trainer = trainer if rollbacks == 0 else new_trainer()
+    last, rollbacks = out / "checkpoints" / "last.ckpt", 0
+    while True:
         try:
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
             return trainer
-        except SIGTERMException:
-            raise Stopped(
-                f"gan_lab: stopped by a signal at step {model.steps_done}; {last} holds it. "
-                f"Resume with: {resume_command(out)}"
-            ) from None
+        except Interrupted as signalled:
+            resume = f"Resume with: {resume_command(out)}"
+            stopped = f"gan_lab: stopped by {signalled}; {last} holds it. {resume}"
+            raise Stopped(stopped if trainer.is_global_zero else 1) from None  # said once, not per rank
         except Diverged as diverged:
             ckpt = last if last.is_file() else ckpt
             kept = f"{ckpt} (step {read_checkpoint(ckpt)[0]['gan_lab']['steps_done']})" if ckpt else None
             if cfg.train.on_divergence != "rollback" or ckpt is None or rollbacks == cfg.train.max_rollbacks:
-                then = f"resume ({resume_command(out)})" if kept else "run again"
-                raise Diverged(
-                    f"{diverged}. "
-                    + (f"Last good checkpoint: {kept}, untouched. " if kept else "No checkpoint yet. ")
-                    + f"Lower train.lr_g/train.lr_d and {then}, or set train.on_divergence=rollback.",
-                    diverged.step,
-                ) from None
+                raise diverged_for_good(diverged, kept, rollbacks, out) from None
+            rollbacks += 1
             rank_zero_warn(
                 f"gan_lab | {diverged}: rolling back to {kept}, learning rates now "
                 f"x{model.lr_scale * cfg.train.rollback_lr_factor:g} of the configured ones "
-                f"(rollback {rollbacks + 1} of at most {cfg.train.max_rollbacks})"
+                f"(rollback {rollbacks} of at most {cfg.train.max_rollbacks})"
             )
             model.roll_back(cfg.train.rollback_lr_factor)
-    raise AssertionError("unreachable: the loop's last pass returns or raises")
+            trainer = new_trainer()
 
 
 def run(cfg: DictConfig) -> dict:
@@ -231,7 +247,7 @@ def run(cfg: DictConfig) -> dict:
 
     datamodule: DataModule = instantiate(cfg.dataset)
     model = build_model(cfg, datamodule)
-    check_writable(out, 2 * checkpoint_bytes(model))  # last.ckpt and its .partial; best.ckpt
+    check_writable(out, 3 * checkpoint_bytes(model))  # last.ckpt, its .partial while replaced, best.ckpt
     ckpt = resume_checkpoint(cfg, model, out)
     datamodule.prepare_data()
     datamodule.setup("fit")  # missing or empty data fails here, before any training
@@ -243,7 +259,7 @@ def run(cfg: DictConfig) -> dict:
     evaluation = build_evaluation(cfg, datamodule, model, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
         # Before every callback that writes a checkpoint: a diverged network is never saved.
-        callbacks.append(DivergenceGuard(cfg.checkpoint.every, steps))
+        callbacks.append(DivergenceGuard(cfg.checkpoint.every, cfg.eval.every, steps))
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     if evaluation is not None:
         callbacks.append(evaluation)
@@ -264,14 +280,19 @@ def run(cfg: DictConfig) -> dict:
     )
 
     start = time.perf_counter()
-    with ddp_job_scope(trainer):
-        trainer = fit(trainer, new_trainer, model, datamodule, cfg, out, ckpt)
-        results = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        if isinstance(model, Classifier):
-            datamodule.setup("test")
-            results.update(
-                {k: float(v) for k, v in trainer.test(model, datamodule, verbose=False)[0].items()}
-            )
+    try:
+        with ddp_job_scope(trainer):
+            trainer = fit(trainer, new_trainer, model, datamodule, cfg, out, ckpt)
+            results = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            if isinstance(model, Classifier):
+                datamodule.setup("test")
+                results.update(
+                    {k: float(v) for k, v in trainer.test(model, datamodule, verbose=False)[0].items()}
+                )
+    except BaseException:
+        if rank_zero_only.rank == 0:  # end this run's W&B run, or the next --multirun job would reuse it
+            finish_logger(logger, None)
+        raise
     metrics = {
         "experiment": cfg.experiment_name,
         "steps": model.steps_done,

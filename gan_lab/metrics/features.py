@@ -125,6 +125,9 @@ class InceptionExtractor(Extractor):
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
         self.weights = weights
+        # torch-fidelity unpickles the file without restriction: load it weights-only first, so that a crafted
+        # file is refused here instead of run there.
+        load_weights(weights, key="metrics.inception_weights")
         self.net = FeatureExtractorInceptionV3(
             "inception-v3-compat", ["2048", "logits_unbiased"], feature_extractor_weights_path=str(weights)
         )

@@ -63,6 +63,8 @@ def test_rollback_reloads_the_last_checkpoint_and_goes_on_at_a_lower_learning_ra
 def test_rollback_gives_up_after_max_rollbacks(two_good_steps):
     out, last = two_good_steps
     rollback = ["train.on_divergence=rollback", "train.rollback_lr_factor=0.5", "train.max_rollbacks=2"]
-    with pytest.raises(Diverged, match="diverged at step [34]"):  # 1e38 / 4 still overflows
+    with pytest.raises(Diverged, match="diverged at step [34]") as gave_up:  # 1e38 / 4 still overflows
         train([*RUN, *EXPLODE, *rollback, "ckpt_path=last"], out)
+    assert "(after 2 rollbacks, train.max_rollbacks)" in str(gave_up.value)
+    assert "set train.on_divergence=rollback" not in str(gave_up.value)  # it is set: no such advice
     assert load(last)["gan_lab"]["steps_done"] == 2

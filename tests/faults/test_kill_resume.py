@@ -72,7 +72,7 @@ def test_sigterm_or_sigusr1_writes_a_checkpoint_then_resume_ends_bit_identical(t
     # checkpoint.every=null: the only checkpoint before the end is the one the signal makes.
     stopped = signalled(sig, step, [*RUN, "checkpoint.every=null", "hydra.run.dir=run"], tmp_path, env)
     assert stopped.returncode == 1, stopped.stderr
-    assert f"stopped by a signal at step {step}" in stopped.stderr
+    assert f"gan_lab: stopped by {sig} at step {step}" in stopped.stderr
     assert "ckpt_path=last hydra.run.dir=" in stopped.stderr  # the command that resumes
     last = tmp_path / "run/checkpoints/last.ckpt"
     assert weights(last)["step"] == step  # nothing lost
@@ -114,3 +114,24 @@ def weights_step(path: Path) -> int:
         return weights(path)["step"]
     except (RuntimeError, EOFError):  # being replaced this very moment: not yet
         return -1
+
+
+def test_sigusr1_under_ddp_stops_every_rank_with_a_checkpoint(tmp_path):
+    """SIGUSR1 to the launching process (rank 0) of a 2-process DDP run: every rank stops after one step."""
+    args = ["trainer=ddp_cpu", *RUN, "train.steps=1000000", "checkpoint.every=50", "hydra.run.dir=run"]
+    process = subprocess.Popen([sys.executable, "-m", "gan_lab", *args], cwd=tmp_path, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not (tmp_path / "run/checkpoints/last.ckpt").exists():
+        time.sleep(0.2)  # the first checkpoint, at step 50: both ranks are training
+    process.send_signal(signal.SIGUSR1)
+    try:
+        output, _ = process.communicate(timeout=120)  # a deadlocked rank would hang here
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # both ranks
+        raise
+    assert process.returncode == 1, output[-3000:]
+    assert output.count("gan_lab: stopped by SIGUSR1 at step") == 1  # said once, by rank zero
+    step = int(output.split("gan_lab: stopped by SIGUSR1 at step ")[1].split(";")[0])
+    assert weights(tmp_path / "run/checkpoints/last.ckpt")["step"] == step > 50  # the stop's own checkpoint

@@ -53,6 +53,15 @@ def test_the_tools_refuse_it_in_one_line(tmp_path, crafted, module):
     assert "Traceback" not in result.stderr and not proof.exists()
 
 
+def test_crafted_inception_weights_are_refused_before_torch_fidelity_unpickles_them(crafted):
+    from gan_lab.metrics.features import InceptionExtractor
+
+    path, proof = crafted
+    with pytest.raises(ConfigError, match="metrics.inception_weights=.*holds more than weights"):
+        InceptionExtractor(path)
+    assert not proof.exists()
+
+
 def test_a_crafted_feature_cache_is_never_run_but_recomputed(tmp_path, monkeypatch, mnist_idx):
     monkeypatch.setenv("GAN_LAB_CACHE", str(tmp_path / "cache"))
     data = [f"dataset.root={mnist_idx}", "dataset.download=false", "dataset.num_workers=0"]

@@ -70,6 +70,8 @@ def test_wandb_init_failing_at_start_trains_and_logs_locally(tmp_path, monkeypat
         )
 
     monkeypatch.setattr(wandb, "init", unreachable)
+    secret = "sk-not-a-real-key-fallback-0123456789"
+    monkeypatch.setenv("WANDB_API_KEY", secret)
     metrics = train(RUN, tmp_path)
 
     assert_trained(tmp_path, metrics)
@@ -80,6 +82,9 @@ def test_wandb_init_failing_at_start_trains_and_logs_locally(tmp_path, monkeypat
     rows = fallback_rows(tmp_path)
     assert any(r.get("loss/d") for r in rows) and any(r.get("eval/modes_captured") for r in rows)
     assert "experiment_name: quickstart" in (tmp_path / "csv_fallback" / "hparams.yaml").read_text()
+    for path in tmp_path.rglob("*"):  # the fallback's files, checkpoints included, hold no secret
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
+    assert secret not in caplog.text
 
 
 @pytest.fixture
