@@ -1,5 +1,7 @@
 """The LightningDataModule shared by every dataset: splits, loaders and the resumable training stream."""
 
+import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -9,6 +11,25 @@ from torch.utils.data import ConcatDataset, DataLoader, Dataset, random_split
 from gan_lab.data.sampler import ResumableSampler
 from gan_lab.data.synthetic import per_class_subset, synthetic_dataset
 from gan_lab.errors import ConfigError
+
+# dataset.on_device may take at most this share of the accelerator's free memory; the rest is the networks'.
+DEVICE_SHARE = 0.5
+
+
+class DeviceBatches:
+    """Training batches indexed out of tensors that already sit on the accelerator, in the order of a
+    `ResumableSampler`: the batches a DataLoader over the same split would give, without worker processes
+    or a host-to-device copy per batch (only each epoch's permutation is copied). Endless, like the sampler;
+    no `__len__`, like a DataLoader over it: Lightning runs it to `max_steps`."""
+
+    def __init__(
+        self, images: torch.Tensor, labels: torch.Tensor, sampler: ResumableSampler, batch_size: int
+    ) -> None:
+        self.images, self.labels, self.sampler, self.batch_size = images, labels, sampler, batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for index in self.sampler.batches(self.batch_size, self.images.device):
+            yield self.images[index], self.labels[index]
 
 
 class DataModule(pl.LightningDataModule):
@@ -21,6 +42,10 @@ class DataModule(pl.LightningDataModule):
     For labelled data, `per_class` keeps only that many training samples of each class (picked by `seed`),
     and `synthetic` (a conditional GAN checkpoint) adds `synthetic_ratio` generated samples per real training
     sample, with their labels: the GAN data-augmentation study.
+
+    `on_device` keeps the whole training split on the accelerator (as float32 samples, see `_split_on`) and
+    draws batches there (`DeviceBatches`) instead of through a DataLoader: for small datasets, whose loading
+    then costs nothing per step.
     """
 
     def __init__(
@@ -33,6 +58,7 @@ class DataModule(pl.LightningDataModule):
         per_class: int | None = None,
         synthetic: str | None = None,
         synthetic_ratio: float = 1.0,
+        on_device: bool = False,
     ):
         super().__init__()
         if per_class is not None and per_class <= 0:
@@ -50,7 +76,9 @@ class DataModule(pl.LightningDataModule):
             )
         self.root = Path(root).expanduser() if root is not None else None
         self.batch_size, self.num_workers, self.val_size, self.seed = batch_size, num_workers, val_size, seed
+        self.on_device = on_device
         self.train_set: Dataset | None = None
+        self._device_split: tuple[torch.Tensor, torch.Tensor] | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
 
@@ -87,6 +115,8 @@ class DataModule(pl.LightningDataModule):
                 n = round(self.synthetic_ratio * len(self.train_set))
                 made = synthetic_dataset(self.synthetic, n, self.data_shape, self.num_classes, self.seed)
                 self.train_set = ConcatDataset([self.train_set, made])
+        if self.on_device and self.trainer is not None:  # the Trainer says which device (train.py sets up
+            self._split_on(self.trainer.strategy.root_device)  # once before there is one, to fail early)
         if stage in ("test", None) and self.test_set is None:
             self.test_set = self.load("test")
 
@@ -95,7 +125,7 @@ class DataModule(pl.LightningDataModule):
         module = self.trainer.lightning_module if self.trainer is not None else None
         return getattr(module, "steps_done", 0)
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | DeviceBatches:
         rank, world = (self.trainer.global_rank, self.trainer.world_size) if self.trainer else (0, 1)
         sampler = ResumableSampler(
             len(self.train_set),
@@ -104,7 +134,43 @@ class DataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
         )
+        if self.on_device:
+            device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+            return DeviceBatches(*self._split_on(device), sampler, self.batch_size)
         return self._loader(self.train_set, sampler=sampler, drop_last=True)
+
+    def _split_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training split as one tensor of samples and one of labels on `device`; built once.
+
+        The samples are stored as the Dataset returns them (float32, normalised), not as uint8: 4x the memory
+        of the pixels, but they are the DataLoader path's samples by construction, for every dataset (resized
+        MNIST, cached image folders, subsets, generated samples), and a step only indexes them.
+        """
+        if self._device_split is not None and self._device_split[0].device == device:
+            return self._device_split
+        self._device_split = None  # a split on another device is dropped before a new one is built
+        size = len(self.train_set)
+        needed = size * (math.prod(self.data_shape) * 4 + 8)  # float32 samples, int64 labels
+        if device.type == "cuda":  # elsewhere (CPU) the "device" memory is RAM, which the host manages
+            free, _ = torch.cuda.mem_get_info(device)
+            if needed > DEVICE_SHARE * free:
+                raise ConfigError(
+                    f"dataset.on_device=true: the training split needs {needed / 2**30:.2f} GiB on {device}, "
+                    f"more than {DEVICE_SHARE:.0%} of its {free / 2**30:.2f} GiB free memory. "
+                    "Set dataset.on_device=false to load it batch by batch."
+                )
+        images = torch.empty((size, *self.data_shape), device=device)
+        labels = torch.empty(size, dtype=torch.long, device=device)
+        # In order, and with its own generator: building the split must not draw from the global RNG.
+        loader = DataLoader(
+            self.train_set, batch_size=1024, num_workers=self.num_workers, generator=torch.Generator()
+        )
+        done = 0
+        for x, y in loader:
+            images[done : done + len(x)], labels[done : done + len(x)] = x, y
+            done += len(x)
+        self._device_split = images, labels
+        return self._device_split
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader(self.val_set) if self.val_set is not None else []  # [] = no validation

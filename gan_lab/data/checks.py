@@ -77,12 +77,18 @@ def check_image(path: Path, mode: str, max_pixels: int) -> tuple[str, str] | Non
     return None
 
 
-def _fingerprint(folder: Path, files: list[Path], mode: str, max_pixels: int) -> str:
-    digest = hashlib.sha1(f"{CHECK_VERSION} {mode} {max_pixels}".encode())
+def files_fingerprint(folder: Path, files: list[Path], settings: str) -> str:
+    """A digest of `settings` and every file's (name under `folder`, size, mtime): what a cache of results
+    derived from the files is keyed by. Costs a stat per file, never a read."""
+    digest = hashlib.sha1(settings.encode())
     for path in files:
         stat = path.stat()
         digest.update(f"\0{path.relative_to(folder)}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def _fingerprint(folder: Path, files: list[Path], mode: str, max_pixels: int) -> str:
+    return files_fingerprint(folder, files, f"{CHECK_VERSION} {mode} {max_pixels}")
 
 
 def _cache_file(folder: Path, mode: str, max_pixels: int) -> Path:

@@ -1,6 +1,7 @@
 """Image datasets: MNIST-style IDX files through torchvision, and folders of images (CelebA, anime faces).
 
 Every image is resized, center-cropped to `image_size` and scaled to [-1, 1] with `channels` channels.
+Image folders are decoded once into a cache (gan_lab.data.cache) unless `cache: false`.
 """
 
 import functools
@@ -10,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -19,6 +21,7 @@ from torchvision import datasets, transforms
 
 from gan_lab.config import cache_dir
 from gan_lab.data.base import DataModule
+from gan_lab.data.cache import decoded_images
 from gan_lab.data.checks import KINDS, BadFile, find_bad_files
 from gan_lab.errors import ConfigError, DataError
 
@@ -29,19 +32,42 @@ IDX_FILES = {
 }
 
 
-def image_transform(image_size: int, channels: int, augment: bool = False) -> transforms.Compose:
-    """The DCGAN preprocessing: resize the short side, center crop, convert channels, scale to [-1, 1].
-
-    `augment` adds the standard MNIST-classifier augmentation: rotations up to 10 degrees, shifts up to 10%.
-    """
-    jitter = [transforms.RandomAffine(degrees=10, translate=(0.1, 0.1))] if augment else []
+def decode_transform(image_size: int, channels: int) -> transforms.Compose:
+    """The deterministic part of the preprocessing, PIL image to PIL image: convert channels, resize the
+    short side, center crop. What the decode cache stores."""
     return transforms.Compose(
         [
             functools.partial(Image.Image.convert, mode="L" if channels == 1 else "RGB"),
             transforms.Resize(image_size),
             transforms.CenterCrop(image_size),
-            *jitter,
+        ]
+    )
+
+
+def _jitter(augment: bool) -> list:
+    """The standard MNIST-classifier augmentation: rotations up to 10 degrees, shifts up to 10%."""
+    return [transforms.RandomAffine(degrees=10, translate=(0.1, 0.1))] if augment else []
+
+
+def image_transform(image_size: int, channels: int, augment: bool = False) -> transforms.Compose:
+    """The DCGAN preprocessing: resize the short side, center crop, convert channels, scale to [-1, 1];
+    `augment` jitters (`_jitter`)."""
+    return transforms.Compose(
+        [
+            decode_transform(image_size, channels),
+            *_jitter(augment),
             transforms.ToTensor(),
+            transforms.Normalize([0.5] * channels, [0.5] * channels),
+        ]
+    )
+
+
+def scale_transform(channels: int) -> transforms.Compose:
+    """image_transform's last steps for pixels already decoded as uint8 tensors (C x H x W, or a batch of
+    them): the same samples bit for bit, since ConvertImageDtype divides by 255 as ToTensor does."""
+    return transforms.Compose(
+        [
+            transforms.ConvertImageDtype(torch.float32),
             transforms.Normalize([0.5] * channels, [0.5] * channels),
         ]
     )
@@ -54,6 +80,12 @@ class ImageDataModule(DataModule):
         super().__init__(root=root, **kwargs)
         if channels not in (1, 3):
             raise ConfigError(f"dataset.channels={channels} cannot work: use 1 (grayscale) or 3 (RGB).")
+        if augment and self.on_device:
+            raise ConfigError(
+                "dataset.on_device=true cannot work with dataset.augment=true: the split is stored on the "
+                "device once, already preprocessed, and the jitter is drawn anew for every sample. "
+                "Set one of them to false."
+            )
         self.image_size, self.channels, self.augment = image_size, channels, augment
 
     @property
@@ -148,7 +180,47 @@ class ImageFiles(Dataset):
     def __getitem__(self, index: int):
         with Image.open(self.files[index]) as image:
             sample = self.transform(image)
-        return sample, (self.targets[index] if self.targets is not None else 0)
+        return sample, self._target(index)
+
+    def _target(self, index: int):
+        return self.targets[index] if self.targets is not None else 0
+
+
+class CachedImageFiles(ImageFiles):
+    """ImageFiles whose images were decoded once into `array` (see gan_lab.data.cache), the N x C x H x W
+    uint8 result of `decode_transform`: items are read from the memory-mapped array and only scaled.
+
+    `augment` jitters the uint8 pixels before scaling: the same random draws as ImageFiles makes on the PIL
+    image, not always exactly the same pixels.
+    """
+
+    def __init__(
+        self,
+        files: list[Path],
+        array: Path,
+        channels: int,
+        augment: bool,
+        targets: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__(files, scale_transform(channels), targets)
+        self.array, self.jitter, self._pixels = array, transforms.Compose(_jitter(augment)), None
+
+    def __getstate__(self) -> dict:
+        # Worker processes map the file themselves rather than receive a pickled copy of every pixel.
+        return {**self.__dict__, "_pixels": None}
+
+    def __getitems__(self, indices: list[int]) -> list[tuple]:
+        """A batch at once, as the DataLoader asks for it: one read of the map and one scaling for the lot
+        (per-image transforms cost more in overhead than in arithmetic at these sizes)."""
+        if self._pixels is None:
+            self._pixels = np.load(self.array, mmap_mode="r")
+        pixels = torch.from_numpy(self._pixels[indices])  # indexing with a list copies out of the map
+        if self.jitter.transforms:  # drawn image by image, as ImageFiles draws them
+            pixels = torch.stack([self.jitter(p) for p in pixels])
+        return list(zip(self.transform(pixels).unbind(), map(self._target, indices), strict=True))
+
+    def __getitem__(self, index: int):
+        return self.__getitems__([index])[0]
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -161,12 +233,19 @@ class ImageFolderDataModule(ImageDataModule):
     Every image is checked once at setup (see gan_lab.data.checks): empty, unreadable, truncated, too large
     (more than `max_pixels`) or unconvertible files stop the run naming the first one (`on_bad_file: error`),
     or are left out with one warning (`skip`). Other files (a README.txt) are ignored.
+
+    With `cache` (the default), the good images are decoded, converted, resized and cropped once into a
+    memory-mapped uint8 array (gan_lab.data.cache); every later epoch and run reads pixels from there.
     """
 
     source = "any folder of images"
 
     def __init__(
-        self, on_bad_file: str = "error", max_pixels: int = Image.MAX_IMAGE_PIXELS, **kwargs
+        self,
+        on_bad_file: str = "error",
+        max_pixels: int = Image.MAX_IMAGE_PIXELS,
+        cache: bool = True,
+        **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if on_bad_file not in ("error", "skip"):
@@ -181,7 +260,7 @@ class ImageFolderDataModule(ImageDataModule):
                 f"dataset.max_pixels={max_pixels!r} cannot work: use a positive integer up to {limit} "
                 "(Pillow's decompression-bomb limit)."
             )
-        self.on_bad_file, self.max_pixels = on_bad_file, max_pixels
+        self.on_bad_file, self.max_pixels, self.cache = on_bad_file, max_pixels, cache
 
     def image_dir(self) -> Path:
         return self.root
@@ -199,7 +278,14 @@ class ImageFolderDataModule(ImageDataModule):
                 f"{self.name}: {folder} {state}. Expected {', '.join(sorted(IMAGE_EXTENSIONS))} files "
                 f"(from {self.source}); set dataset.root=FOLDER to point at them."
             )
-        return ImageFiles(self._without_bad_files(folder, files), self.transform(split))
+        files = self._without_bad_files(folder, files)
+        if self.cache:
+            settings = f"{'L' if self.channels == 1 else 'RGB'} resize {self.image_size} center-crop"
+            decode = decode_transform(self.image_size, self.channels)
+            array = decoded_images(folder, files, decode, self.data_shape, settings, self.num_workers)
+            if array is not None:
+                return CachedImageFiles(files, array, self.channels, self.augment)
+        return ImageFiles(files, self.transform(split))
 
     def _without_bad_files(self, folder: Path, files: list[Path]) -> list[Path]:
         bad = find_bad_files(folder, files, "L" if self.channels == 1 else "RGB", self.max_pixels)

@@ -31,3 +31,20 @@ class ResumableSampler(Sampler[int]):
                 epoch, permutation = e, self._permutation(e)
             yield int(permutation[i])
             position += self.world_size
+
+    def batches(self, batch_size: int, device: torch.device | str = "cpu") -> Iterator[torch.Tensor]:
+        """The same stream cut into `batch_size` indices at a time (as a DataLoader with this sampler and
+        drop_last cuts it), as index tensors on `device`: for indexing data that lives there. Each epoch's
+        permutation is drawn as in `__iter__` and copied to `device` once."""
+        position = self.start * self.world_size + self.rank
+        offsets = torch.arange(batch_size, device=device) * self.world_size
+        permutations: dict[int, torch.Tensor] = {}
+        while True:
+            first, last = position // self.size, (position + (batch_size - 1) * self.world_size) // self.size
+            permutations = {
+                e: permutations[e] if e in permutations else self._permutation(e).to(device)
+                for e in range(first, last + 1)
+            }
+            stream = torch.cat(list(permutations.values())) if last > first else permutations[first]
+            yield stream[offsets + (position - first * self.size)]
+            position += batch_size * self.world_size
