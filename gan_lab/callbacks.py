@@ -15,6 +15,7 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_info
 
 from gan_lab.errors import Diverged, Interrupted
+from gan_lab.gan import logged_at
 from gan_lab.metrics import Evaluator, describe, lower_is_better
 from gan_lab.samples import grid_width, save_samples
 from gan_lab.video import PROGRESS_FPS, progress_frames, sample_grids, write_video
@@ -222,7 +223,8 @@ class ImagesPerSecond(Callback):
         if self._last is not None:
             images = len(batch[0]) * trainer.world_size
             self.images, self.seconds = self.images + images, self.seconds + (now - self._last)
-            pl_module.log("perf/img_per_sec", images / (now - self._last), prog_bar=True)
+            if logged_at(trainer, pl_module.steps_done - 1):  # the batch that just ended
+                pl_module.log("perf/img_per_sec", images / (now - self._last), prog_bar=True)
         self._last = now
 
     @property
