@@ -1,0 +1,155 @@
+"""`python -m gan_lab.bench`: both paths train the same networks, the table holds what was measured."""
+
+import csv
+import json
+
+import pytest
+import torch
+from conftest import cli
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import open_dict
+
+from gan_lab import bench
+from gan_lab.config import config_dir
+from gan_lab.errors import ConfigError
+
+# A few steps of small networks on a small batch: the real code paths, a fraction of the work.
+TINY_MLP = ["experiment=quickstart", "dataset.num_samples=512", "dataset.batch_size=16"]
+TINY_DCGAN = ["experiment=dcgan_mnist", "dataset.download=false", "dataset.batch_size=8",
+              "dataset.num_workers=0", "model.ngf=8", "model.ndf=8"]  # fmt: skip
+COMMON = ["samples.every=null", "checkpoint.every=null", "eval.every=null", "metrics=none"]
+
+
+def job(tmp_path, overrides: list[str], path: str, warmup: int = 1, steps: int = 3) -> dict:
+    return {"config": "tiny", "switch": "baseline", "round": 0, "path": path, "device": "cpu", "threads": 1,
+            "overrides": [*overrides, *COMMON, f"train.steps={warmup + steps}"], "warmup": warmup,
+            "steps": steps, "out": str(tmp_path / path)}  # fmt: skip
+
+
+def both_paths(tmp_path, overrides: list[str]) -> dict[str, dict]:
+    return {path: bench.measure(job(tmp_path, overrides, path), own_process=False) for path in bench.PATHS}
+
+
+def check_same_networks_both_trained(results: dict[str, dict], images: int) -> None:
+    ours, plain = results["gan_lab"], results["plain"]
+    # The plain loop trains gan_lab's own G and D: same layers, same initial weights...
+    assert ours["start"] == plain["start"]
+    assert ours["start"]["params_g"] > 0 and ours["start"]["params_d"] > 0
+    for result in (ours, plain):
+        assert result["trained"]  # ...and each path changed both networks' weights
+        assert result["images"] == images
+        assert result["images_per_sec"] == pytest.approx(result["images"] / result["seconds"])
+        assert result["images_per_cpu_sec"] > 0 and result["peak_rss_mib"] is None  # shared process
+
+
+def test_both_paths_train_the_same_mlp_gan(tmp_path):
+    check_same_networks_both_trained(both_paths(tmp_path, TINY_MLP), images=3 * 16)
+
+
+@pytest.mark.parametrize("switch", [[], ["trainer.precision=bf16-mixed"]], ids=["fp32", "bf16"])
+def test_both_paths_train_the_same_dcgan(tmp_path, mnist_idx, switch):
+    overrides = [*TINY_DCGAN, f"dataset.root={mnist_idx}", *switch]
+    check_same_networks_both_trained(both_paths(tmp_path, overrides), images=3 * 8)
+
+
+def test_plain_loop_holds_the_whole_training_set(tmp_path, mnist_idx):
+    cfg = bench.compose_train([*TINY_DCGAN, f"dataset.root={mnist_idx}", *COMMON])
+    from hydra.utils import instantiate
+
+    datamodule = instantiate(cfg.dataset)
+    datamodule.setup("fit")
+    samples, labels = bench.in_memory(datamodule.train_set, workers=0)
+    assert samples.shape == (64, 1, 28, 28) and labels.shape == (64,)
+    assert torch.equal(samples[5], datamodule.train_set[5][0]) and -1 <= samples.min() < samples.max() <= 1
+
+
+def results_of(rounds: dict[tuple[str, str], list[tuple[float, float]]]) -> list[dict]:
+    """Measurements of (config, switch): one (gan_lab, plain) img/s pair per round."""
+    out = []
+    for (config, switch), pairs in rounds.items():
+        for i, pair in enumerate(pairs):
+            for path, value in zip(bench.PATHS, pair, strict=True):
+                out.append({"config": config, "switch": switch, "round": i, "path": path,
+                            "images_per_sec": value, "images_per_cpu_sec": value / 2, "peak_rss_mib": 100.0,
+                            "warmup_s": 1.0, "threads": 1})  # fmt: skip
+    return out
+
+
+def test_summary_ratio_is_the_two_medians_and_switch_effect_is_against_baseline():
+    rows = bench.summarise(
+        results_of({("mlp", "baseline"): [(90, 100), (80, 100), (95, 110)], ("mlp", "bf16"): [(180, 200)]})
+    )
+    base, bf16 = rows
+    assert base["gan_lab_img_s"] == 90 and base["plain_img_s"] == 100 and base["ratio"] == pytest.approx(0.9)
+    assert (base["ratio_min"], base["ratio_max"]) == pytest.approx((0.8, 0.9)) and base["rounds"] == 3
+    assert base["vs_baseline"] == 1 and bf16["vs_baseline"] == pytest.approx(2.0)
+    assert base["ratio_other_clock"] == pytest.approx(0.9)  # the CPU-time figures here are half of each
+    by_cpu = bench.summarise(results_of({("mlp", "baseline"): [(90, 100)]}), clock="cpu")[0]
+    assert by_cpu["gan_lab_img_s"] == 45 and by_cpu["ratio"] == pytest.approx(0.9)
+    table = bench.markdown_table(rows)
+    assert "| mlp | baseline | 90 | 100 | **0.900** | 0.800–0.900 (3) |" in table
+    assert "| mlp | bf16 | 180 | 200 | **0.900** |" in table and "x2.00" in table
+
+
+def bench_config(overrides: list[str]):
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("bench", overrides=overrides)
+
+
+def test_jobs_alternate_the_paths_and_skip_what_a_config_cannot_run():
+    cfg = bench_config(["configs=[dcgan_mnist,mlp_gan]", "switches=[baseline,channels_last]", "repeats=2"])
+    planned = list(bench.jobs(cfg))
+    assert [(j["config"], j["switch"], j["path"]) for j in planned[:4]] == [
+        ("dcgan_mnist", "baseline", "gan_lab"), ("dcgan_mnist", "baseline", "plain"),
+        ("dcgan_mnist", "channels_last", "gan_lab"), ("dcgan_mnist", "channels_last", "plain"),
+    ]  # fmt: skip
+    assert ("mlp_gan", "channels_last") not in {(j["config"], j["switch"]) for j in planned}  # not images
+    second = [j for j in planned if j["round"] == 1]
+    assert second[0]["path"] == "plain" and second[1]["path"] == "gan_lab"  # B first in odd rounds
+    assert "train.channels_last=true" in planned[2]["overrides"]
+    with pytest.raises(ConfigError, match="nope"):
+        list(bench.jobs(bench_config(["switches=[nope]"])))
+    with open_dict(cfg):
+        cfg.experiments.mlp_gan.warmup = 0
+    with pytest.raises(ConfigError, match="at least 1"):
+        list(bench.jobs(cfg))
+
+
+TINY_BENCH = ["configs=[mlp_gan]", "switches=[baseline]", "repeats=1", "threads=1", "device=cpu",
+              f"experiments.mlp_gan.overrides=[{','.join(repr(o) for o in TINY_MLP)}]",
+              "experiments.mlp_gan.warmup=1", "experiments.mlp_gan.steps=3"]  # fmt: skip
+
+
+def check_report(out, own_processes: bool) -> None:
+    table = (out / "results.md").read_text()
+    assert "| mlp_gan | baseline |" in table and "torch:" in table and "python -m gan_lab.bench" in table
+    report = json.loads((out / "results.json").read_text())
+    ours, plain = sorted(report["measurements"], key=lambda r: r["path"])
+    assert (ours["path"], plain["path"]) == ("gan_lab", "plain")
+    row = report["summary"][0]
+    assert row["ratio"] == pytest.approx(ours["images_per_sec"] / plain["images_per_sec"])
+    assert f"**{row['ratio']:.3f}**" in table
+    assert ours["start"] == plain["start"] and ours["trained"] and plain["trained"]
+    assert (ours["peak_rss_mib"] is not None) == own_processes == (plain["peak_rss_mib"] is not None)
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2
+    assert not (out / "measurements" / ours["out"]).exists()  # run folders go, unless keep_runs=true
+
+
+def test_harness_end_to_end_writes_its_table(tmp_path):
+    out = tmp_path / "bench"
+    results, rows, md = bench.bench(
+        bench_config([*TINY_BENCH, "isolate=false"]), out, "python -m gan_lab.bench"
+    )
+    assert len(results) == 2 and len(rows) == 1 and md == (out / "results.md").read_text()
+    check_report(out, own_processes=False)
+
+
+def test_the_command_measures_each_path_in_a_process_of_its_own(tmp_path):
+    """`python -m gan_lab.bench` as anyone runs it: each measurement in a fresh process, with its peak RSS."""
+    out = tmp_path / "bench"
+    done = cli([*TINY_BENCH, f"hydra.run.dir={out}"], cwd=tmp_path, module="gan_lab.bench", timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    check_report(out, own_processes=True)
