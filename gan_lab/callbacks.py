@@ -213,8 +213,8 @@ class ImagesPerSecond(Callback):
     Timed from one batch end to the next, so data loading counts; the first batch (warm-up) does not.
     """
 
-    def __init__(self) -> None:
-        self.images, self.seconds, self._last = 0, 0.0, None
+    def __init__(self, total_steps: int) -> None:
+        self.images, self.seconds, self._last, self.total_steps = 0, 0.0, None, total_steps
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs, batch, batch_idx: int
@@ -223,7 +223,7 @@ class ImagesPerSecond(Callback):
         if self._last is not None:
             images = len(batch[0]) * trainer.world_size
             self.images, self.seconds = self.images + images, self.seconds + (now - self._last)
-            if logged_at(trainer, pl_module.steps_done - 1):  # the batch that just ended
+            if logged_at(trainer, pl_module.steps_done, self.total_steps):
                 pl_module.log("perf/img_per_sec", images / (now - self._last), prog_bar=True)
         self._last = now
 

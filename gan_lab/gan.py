@@ -16,11 +16,12 @@ from gan_lab.errors import ConfigError
 from gan_lab.models import GANNets
 
 
-def logged_at(trainer: pl.Trainer, steps_done: int) -> bool:
-    """Whether values logged in this batch reach the logger: Lightning sends them every
-    `trainer.log_every_n_steps` batches and drops the rest, and self.log costs time even when dropped
-    (measured: most of gan_lab's overhead over a plain loop on a small GAN)."""
-    return (steps_done + 1) % trainer.log_every_n_steps == 0
+def logged_at(trainer: pl.Trainer, done: int, total: int) -> bool:
+    """Whether values logged in the batch that makes `done` steps (of `total`) reach the logger: Lightning
+    sends them every `trainer.log_every_n_steps` batches and drops the rest, and self.log costs time even
+    when dropped (measured: most of gan_lab's overhead over a plain loop on a small GAN). The last step
+    always logs, so that a run's final values are its last step's."""
+    return done % trainer.log_every_n_steps == 0 or done == total
 
 
 class GAN(pl.LightningModule):
@@ -114,7 +115,7 @@ class GAN(pl.LightningModule):
         self.untoggle_optimizer(opt_g)
 
         losses = {"loss/d": loss_d.detach(), "loss/g": loss_g.detach()}
-        if logged_at(self.trainer, self.steps_done - 1):  # steps_done counts this batch's update already
+        if logged_at(self.trainer, self.steps_done, self.trainer.max_steps // (self.n_critic + 1)):
             self.log_dict(losses, prog_bar=True)
             self.log_dict(
                 {

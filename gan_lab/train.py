@@ -254,7 +254,7 @@ def run(cfg: DictConfig) -> dict:
 
     steps = cfg.train.steps
     config = OmegaConf.to_container(cfg, resolve=True)
-    throughput = ImagesPerSecond()
+    throughput = ImagesPerSecond(steps)
     callbacks = [throughput, StepProgressBar(steps)]
     evaluation = build_evaluation(cfg, datamodule, model, out) if isinstance(model, GAN) else None
     if isinstance(model, GAN):
