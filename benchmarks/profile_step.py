@@ -9,8 +9,8 @@ nothing but the wall clock), timed by the process's CPU time:
 1. cProfile of the steady-state steps of one gan_lab run: milliseconds per step in each part of the step.
    The profiler slows Python code more than the C++ kernels, so read the shares, not the absolute times.
 2. Ablations: the same run with one part switched off or replaced (by a patch here, not in gan_lab), in
-   alternating rounds with the unchanged run and the plain loop. The gain of a change is measured, not
-   guessed from the profile.
+   alternating rounds with the unchanged run, the plain loop and gan_lab's GAN module in a bare Lightning
+   Trainer (Lightning's own cost per step). The gain of a change is measured, not guessed from the profile.
 
 Arguments are key=value: `steps`, `warmup`, `rounds`, `top` (profile rows), `only` (comma-separated
 ablation names), and anything else is an override of conf/train.yaml.
@@ -23,6 +23,7 @@ import pstats
 import statistics
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
@@ -159,6 +160,39 @@ def gan_lab_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> floa
     return 1000 * result["cpu_seconds"] / steps
 
 
+def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
+    """gan_lab's GAN LightningModule alone in a bare Trainer: no callbacks, logger, progress bar or
+    DataLoader (random batches indexed from the training split in memory, as the plain loop draws them), and
+    no self.log (log_every_n_steps beyond the run). What Lightning's loop and hooks cost by themselves."""
+    from hydra.utils import instantiate
+
+    cfg = bench.compose_train([*overrides, f"train.steps={warmup + steps}", f"paths.output_dir={out}"])
+    pl.seed_everything(cfg.seed, verbose=False)
+    datamodule = instantiate(cfg.dataset)
+    model = train.build_model(cfg, datamodule)
+    datamodule.setup("fit")
+    data, labels = bench.in_memory(datamodule.train_set, 0)
+    clock: dict[str, float] = {}
+
+    class Clock(pl.Callback):  # the bare Trainer's one callback: two clock reads
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+            if pl_module.steps_done in (warmup, warmup + steps):
+                clock[str(pl_module.steps_done)] = time.process_time()
+
+    def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        while True:
+            index = torch.randint(len(data), (cfg.dataset.batch_size,))
+            yield data[index], labels[index]
+
+    trainer = pl.Trainer(
+        max_steps=(warmup + steps) * (cfg.train.n_critic + 1), max_epochs=-1, accelerator="cpu", logger=False,
+        callbacks=[Clock()], enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+        log_every_n_steps=10 * (warmup + steps), default_root_dir=str(out),
+    )  # fmt: skip
+    trainer.fit(model, train_dataloaders=batches())
+    return 1000 * (clock[str(warmup + steps)] - clock[str(warmup)]) / steps
+
+
 def plain_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
     cfg = bench.compose_train([*overrides, f"train.steps={warmup + steps}", f"paths.output_dir={out}"])
     result = bench.measure_plain(cfg, warmup, steps, torch.device("cpu"))
@@ -201,17 +235,19 @@ def main(argv: list[str]) -> None:
     torch.set_num_threads(1)
     steps, warmup = int(ours.get("steps", 600)), int(ours.get("warmup", 20))
     rounds, top = int(ours.get("rounds", 3)), int(ours.get("top", 25))
-    only = ours["only"].split(",") if ours.get("only") else list(ABLATIONS)
+    only = ours.get("only", ",".join(ABLATIONS)).replace("none", "").split(",")
+    only = [name for name in only if name]
     overrides = [*COMMON, *(overrides or ["experiment=quickstart"])]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         profile(overrides, warmup, steps, out / "profile", top)
-        times: dict[str, list[float]] = {"gan_lab as is": [], "plain loop": []}
+        times: dict[str, list[float]] = {"gan_lab as is": [], "plain loop": [], "bare Trainer": []}
         for name in only:
             times[name] = []
         for r in range(rounds):
             times["gan_lab as is"].append(gan_lab_ms(overrides, warmup, steps, out / f"base{r}"))
             times["plain loop"].append(plain_ms(overrides, warmup, steps, out / f"plain{r}"))
+            times["bare Trainer"].append(bare_trainer_ms(overrides, warmup, steps, out / f"bare{r}"))
             for name in only:
                 with ABLATIONS[name]():
                     times[name].append(gan_lab_ms(overrides, warmup, steps, out / f"{name}{r}"))

@@ -1,6 +1,6 @@
 """`python -m gan_lab.bench`: training speed, gan_lab against a plain PyTorch loop (benchmarks/README.md).
 
-For each experiment of conf/bench.yaml and each switch (baseline, channels_last, compile, bf16, on_device) it
+For each experiment of conf/bench.yaml and each switch (baseline, nchw, compile, bf16, on_device) it
 measures two paths on the same G, D, loss, optimizers, batch size and data:
 
 - `gan_lab`: `gan_lab.train.run` on conf/train.yaml composed as `python -m gan_lab experiment=...` would,
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -161,7 +162,7 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     from hydra.utils import instantiate
 
     from gan_lab.config import validate
-    from gan_lab.train import build_model
+    from gan_lab.train import build_model, uses_channels_last
 
     validate(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as run() does: the same initial weights
@@ -170,7 +171,7 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     datamodule.prepare_data()
     datamodule.setup("fit")
     data, labels = in_memory(datamodule.train_set, cfg.dataset.num_workers)
-    channels_last = bool(cfg.train.get("channels_last", False))
+    channels_last = uses_channels_last(cfg, datamodule.data_shape)
     data = data.to(device)
     if channels_last:
         data = data.contiguous(memory_format=torch.channels_last)
@@ -289,8 +290,6 @@ def run_in_child(job: dict[str, Any], work: Path) -> dict[str, Any]:
 
 def describe_machine(device: torch.device, threads: list[int]) -> dict[str, str]:
     """What the numbers were measured on."""
-    import pytorch_lightning as pl
-
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -301,7 +300,7 @@ def describe_machine(device: torch.device, threads: list[int]) -> dict[str, str]
         "cpu": f"{cpu}, {os.cpu_count()} logical cores; torch threads per measurement: "
         f"{', '.join(map(str, sorted(set(threads))))}",
         "torch": torch.__version__,
-        "lightning": pl.__version__,
+        "lightning": metadata.version("pytorch-lightning"),  # without importing it: the parent stays light
         "python": platform.python_version(),
     }
     if device.type == "cuda":

@@ -48,7 +48,8 @@ def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
         cfg.model.num_classes = datamodule.num_classes
     built = instantiate(cfg.model)(data_shape=datamodule.data_shape)
     optimizer = instantiate(cfg.optimizer)
-    speed_up(built, cfg.train.channels_last, cfg.train.compile, len(datamodule.data_shape))
+    channels_last = uses_channels_last(cfg, datamodule.data_shape)
+    speed_up(built, channels_last, cfg.train.compile)
     if isinstance(built, GANNets):
         return GAN(
             built,
@@ -60,19 +61,20 @@ def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
             grad_clip=cfg.train.grad_clip,
             num_samples=cfg.samples.num,
             seed=cfg.seed,
-            channels_last=cfg.train.channels_last,
+            channels_last=channels_last,
         )
     return Classifier(built, optimizer=optimizer, lr=cfg.optimizer.lr)
 
 
-def speed_up(built: GANNets | torch.nn.Module, channels_last: bool, compile: bool, data_dims: int) -> None:
+def uses_channels_last(cfg: DictConfig, data_shape: tuple[int, ...]) -> bool:
+    """`train.channels_last` holds for image data (C, H, W) only: 2D points have no memory layout to change."""
+    return bool(cfg.train.channels_last) and len(data_shape) == 3
+
+
+def speed_up(built: GANNets | torch.nn.Module, channels_last: bool, compile: bool) -> None:
     """The `train.channels_last` and `train.compile` switches, applied in place to the networks."""
     nets = [built.generator, built.discriminator] if isinstance(built, GANNets) else [built]
     if channels_last:
-        if data_dims != 3:
-            raise ConfigError(
-                "train.channels_last=true needs image data; this dataset's samples are not images."
-            )
         for net in nets:
             net.to(memory_format=torch.channels_last)
     if compile:

@@ -99,16 +99,16 @@ def bench_config(overrides: list[str]):
 
 
 def test_jobs_alternate_the_paths_and_skip_what_a_config_cannot_run():
-    cfg = bench_config(["configs=[dcgan_mnist,mlp_gan]", "switches=[baseline,channels_last]", "repeats=2"])
+    cfg = bench_config(["configs=[dcgan_mnist,mlp_gan]", "switches=[baseline,nchw]", "repeats=2"])
     planned = list(bench.jobs(cfg))
     assert [(j["config"], j["switch"], j["path"]) for j in planned[:4]] == [
         ("dcgan_mnist", "baseline", "gan_lab"), ("dcgan_mnist", "baseline", "plain"),
-        ("dcgan_mnist", "channels_last", "gan_lab"), ("dcgan_mnist", "channels_last", "plain"),
+        ("dcgan_mnist", "nchw", "gan_lab"), ("dcgan_mnist", "nchw", "plain"),
     ]  # fmt: skip
-    assert ("mlp_gan", "channels_last") not in {(j["config"], j["switch"]) for j in planned}  # not images
+    assert ("mlp_gan", "nchw") not in {(j["config"], j["switch"]) for j in planned}  # not images
     second = [j for j in planned if j["round"] == 1]
     assert second[0]["path"] == "plain" and second[1]["path"] == "gan_lab"  # B first in odd rounds
-    assert "train.channels_last=true" in planned[2]["overrides"]
+    assert "train.channels_last=false" in planned[2]["overrides"]
     with pytest.raises(ConfigError, match="nope"):
         list(bench.jobs(bench_config(["switches=[nope]"])))
     with open_dict(cfg):

@@ -143,7 +143,7 @@ def test_resuming_with_another_n_critic_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "switch", ["train.channels_last=true", pytest.param("train.compile=true", marks=pytest.mark.slow)]
+    "switch", ["train.channels_last=false", pytest.param("train.compile=true", marks=pytest.mark.slow)]
 )
 def test_speed_switches_train_and_keep_checkpoints_interchangeable(tmp_path, switch, mnist_idx, faces):
     base = ["experiment=dcgan_mnist", *TINY, "metrics=none", *data_overrides("dcgan_mnist", mnist_idx, faces)]
@@ -161,6 +161,14 @@ def test_speed_switches_train_and_keep_checkpoints_interchangeable(tmp_path, swi
     assert resumed["steps"] == 4
 
 
-def test_channels_last_is_refused_for_data_that_are_not_images(tmp_path):
-    with pytest.raises(ConfigError, match="train.channels_last=true needs image data"):
-        train(["train.steps=2", "train.channels_last=true"], tmp_path / "run")
+def test_channels_last_is_the_default_for_image_models_only(tmp_path, mnist_idx, faces):
+    def built(experiment: str):
+        cfg = compose_run([f"experiment={experiment}", *data_overrides(experiment, mnist_idx, faces)], tmp_path)
+        return build_model(cfg, instantiate(cfg.dataset))
+
+    dcgan, mlp = built("dcgan_mnist"), built("quickstart")
+    assert dcgan.channels_last and not mlp.channels_last  # 2D points have no layout: the default leaves them
+    conv = next(p for p in dcgan.discriminator.parameters() if p.dim() == 4 and p.shape[1] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+
+
