@@ -133,7 +133,7 @@ class GAN(pl.LightningModule):
         if self.grad_clip:
             self.clip_gradients(optimizer, gradient_clip_val=self.grad_clip, gradient_clip_algorithm="norm")
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def sample(self, z: Tensor | None = None, y: Tensor | None = None) -> Tensor:
         """G(z, y) in eval mode (batch-norm running statistics); the fixed noise and labels by default."""
         was_training = self.generator.training
