@@ -185,9 +185,9 @@ def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) ->
             yield data[index], labels[index]
 
     trainer = pl.Trainer(
-        max_steps=(warmup + steps) * (cfg.train.n_critic + 1), max_epochs=-1, accelerator="cpu", logger=False,
-        callbacks=[Clock()], enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-        log_every_n_steps=10 * (warmup + steps), default_root_dir=str(out),
+        max_steps=(warmup + steps) * (cfg.train.n_critic + 1), max_epochs=-1, accelerator="cpu",
+        logger=False, callbacks=[Clock()], enable_progress_bar=False, enable_model_summary=False,
+        enable_checkpointing=False, log_every_n_steps=10 * (warmup + steps), default_root_dir=str(out),
     )  # fmt: skip
     trainer.fit(model, train_dataloaders=batches())
     return 1000 * (clock[str(warmup + steps)] - clock[str(warmup)]) / steps

@@ -67,7 +67,7 @@ def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
 
 
 def uses_channels_last(cfg: DictConfig, data_shape: tuple[int, ...]) -> bool:
-    """`train.channels_last` holds for image data (C, H, W) only: 2D points have no memory layout to change."""
+    """`train.channels_last` holds for image data (C, H, W) only: 2D points have no layout to change."""
     return bool(cfg.train.channels_last) and len(data_shape) == 3
 
 

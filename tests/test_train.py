@@ -163,12 +163,11 @@ def test_speed_switches_train_and_keep_checkpoints_interchangeable(tmp_path, swi
 
 def test_channels_last_is_the_default_for_image_models_only(tmp_path, mnist_idx, faces):
     def built(experiment: str):
-        cfg = compose_run([f"experiment={experiment}", *data_overrides(experiment, mnist_idx, faces)], tmp_path)
+        overrides = [f"experiment={experiment}", *data_overrides(experiment, mnist_idx, faces)]
+        cfg = compose_run(overrides, tmp_path)
         return build_model(cfg, instantiate(cfg.dataset))
 
     dcgan, mlp = built("dcgan_mnist"), built("quickstart")
     assert dcgan.channels_last and not mlp.channels_last  # 2D points have no layout: the default leaves them
     conv = next(p for p in dcgan.discriminator.parameters() if p.dim() == 4 and p.shape[1] > 1)
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
-
-
