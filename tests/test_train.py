@@ -1,11 +1,14 @@
 import json
+from types import SimpleNamespace
 
 import pytest
 import pytorch_lightning as pl
 import torch
 from conftest import EXPERIMENTS, PROGRESS, TINY, compose_run, data_overrides, train
 from hydra.utils import instantiate
+from pytorch_lightning.callbacks import RichProgressBar
 
+from gan_lab.callbacks import StepProgressBar
 from gan_lab.errors import ConfigError
 from gan_lab.train import build_model
 
@@ -171,3 +174,17 @@ def test_channels_last_is_the_default_for_image_models_only(tmp_path, mnist_idx,
     assert dcgan.channels_last and not mlp.channels_last  # 2D points have no layout: the default leaves them
     conv = next(p for p in dcgan.discriminator.parameters() if p.dim() == 4 and p.shape[1] > 1)
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+
+
+def test_progress_bar_redraws_at_most_every_interval_and_at_the_last_step(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(
+        RichProgressBar, "on_train_batch_end", lambda self, t, module, *a: drawn.append(module.steps_done)
+    )
+    bar, module = StepProgressBar(total_steps=6, min_interval=3600), SimpleNamespace(steps_done=0)
+    for module.steps_done in range(1, 7):
+        bar.on_train_batch_end(None, module, None, None, module.steps_done - 1)
+    assert drawn == [1, 6]  # the first step, then nothing within the hour but the last
+    bar.min_interval = 0
+    bar.on_train_batch_end(None, module, None, None, 6)
+    assert drawn == [1, 6, 6]
