@@ -115,7 +115,12 @@ class GAN(pl.LightningModule):
         self.untoggle_optimizer(opt_g)
 
         losses = {"loss/d": loss_d.detach(), "loss/g": loss_g.detach()}
-        if logged_at(self.trainer, self.steps_done, self.trainer.max_steps // (self.n_critic + 1)):
+        total = self.trainer.max_steps // (self.n_critic + 1)
+        if self.steps_done == total:
+            # Lightning sends logged values to the loggers on multiples of log_every_n_steps, or when the
+            # Trainer is told to stop: the last step's values reach them whatever train.steps is.
+            self.trainer.should_stop = True
+        if logged_at(self.trainer, self.steps_done, total):
             self.log_dict(losses, prog_bar=True)
             self.log_dict(
                 {
@@ -124,6 +129,9 @@ class GAN(pl.LightningModule):
                     "d/fake": torch.sigmoid(fake_logits.detach().float()).mean(),
                     "lr/g": opt_g.param_groups[0]["lr"],
                     "lr/d": opt_d.param_groups[0]["lr"],
+                    # The loggers' x-axis: generator steps, as samples and evaluations are numbered
+                    # (Lightning would use the batches done before this one, one less).
+                    "step": float(self.steps_done),
                 }
             )
         return losses  # for the DivergenceGuard callback

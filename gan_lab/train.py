@@ -285,7 +285,8 @@ def run(cfg: DictConfig) -> dict:
     try:
         with ddp_job_scope(trainer):
             trainer = fit(trainer, new_trainer, model, datamodule, cfg, out, ckpt)
-            results = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            # "step" is the loggers' x-axis (GAN.training_step), not a metric: metrics.json has "steps".
+            results = {k: float(v) for k, v in trainer.callback_metrics.items() if k != "step"}
             if isinstance(model, Classifier):
                 datamodule.setup("test")
                 results.update(

@@ -56,8 +56,8 @@ def test_wandb_failing_mid_run_falls_back_to_csv_and_says_so_once(tmp_path, monk
         "the run folder's samples/ as always."
     ]
     rows = fallback_rows(tmp_path)
-    # Losses of steps 0-2 went to W&B, the rest to the CSV: none lost, none twice.
-    assert [int(r["step"]) for r in rows if r.get("loss/d")] == list(range(len(logged_steps), 8))
+    # Losses of steps 1-3 went to W&B, the rest to the CSV: none lost, none twice.
+    assert [int(r["step"]) for r in rows if r.get("loss/d")] == list(range(len(logged_steps) + 1, 9))
     assert [int(r["step"]) for r in rows if r.get("eval/modes_captured")] == [4, 8]
     assert any("W&B failed during this run" in r.getMessage() for r in caplog.records)
 
