@@ -62,7 +62,7 @@ def _parts() -> list[tuple[str, Callable]]:
         ("  next batch from the DataLoader (sampler, collate)", _BaseDataLoaderIter.__next__),
         ("  batch to device", Strategy.batch_to_device),
         ("  GAN.training_step, all of it", GAN.training_step),
-        ("    its self.log_dict calls (2, 6 values)", module.log_dict),
+        ("    its self.log_dict calls (2, 7 values)", module.log_dict),
         ("    toggle_optimizer", module.toggle_optimizer),
         ("    untoggle_optimizer", module.untoggle_optimizer),
         ("    manual_backward (Lightning, hooks, backward)", module.manual_backward),
@@ -74,7 +74,7 @@ def _parts() -> list[tuple[str, Callable]]:
         ("    DivergenceGuard.on_train_batch_end", callbacks.DivergenceGuard.on_train_batch_end),
         ("    the progress bar's on_train_batch_end", RichProgressBar.on_train_batch_end),
         ("  logger connector: metrics to logger and bar", _LoggerConnector.update_train_step_metrics),
-        ("  every self.log (7 values), wherever called", module.log),
+        ("  every self.log (8 values), wherever called", module.log),
     ]
 
 
@@ -120,7 +120,8 @@ def no_divergence_guard() -> Iterator[None]:
 @contextlib.contextmanager
 def in_memory_batches() -> Iterator[None]:
     """The training set decoded once into one tensor; each batch one indexing of it (in the main process),
-    as in the plain loop, instead of a DataLoader collating `batch_size` single samples."""
+    as in the plain loop, instead of a DataLoader collating `batch_size` single samples. The 2D mixtures
+    already draw batches so by default (`dataset.on_device=true`): there it compares two ways of doing so."""
     original = DataModule.train_dataloader
 
     def train_dataloader(self) -> DataLoader:

@@ -4,7 +4,7 @@ For each experiment of conf/bench.yaml and each switch (baseline, nchw, compile,
 measures two paths on the same G, D, loss, optimizers, batch size and data:
 
 - `gan_lab`: `gan_lab.train.run` on conf/train.yaml composed as `python -m gan_lab experiment=...` would,
-  so the Trainer, the callbacks, the progress bar, the CSV logger and the DataLoader all run.
+  so the Trainer, the callbacks, the progress bar, the CSV logger and the dataset's loading all run.
 - `plain`: a loop written here: the G and D that `build_model` makes from that same config (same layers,
   same initial weights, same switches applied), the config's loss and optimizer, and the whole training
   set already in memory on the device, indexed for random batches. Each step does the work of
@@ -162,7 +162,8 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     from hydra.utils import instantiate
 
     from gan_lab.config import validate
-    from gan_lab.train import build_model, uses_channels_last
+    from gan_lab.models import uses_channels_last
+    from gan_lab.train import build_model
 
     validate(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as run() does: the same initial weights

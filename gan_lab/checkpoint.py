@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.errors import ConfigError
-from gan_lab.models import GANNets
+from gan_lab.models import GANNets, uses_channels_last
 
 
 def load_weights(path: str | Path, key: str = "ckpt") -> dict:
@@ -98,6 +98,9 @@ def load_nets(
         getattr(nets, name).load_state_dict(
             {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
         )
+    if uses_channels_last(cfg, data_shape):  # as the run sampled and scored: the same kernels, same numbers
+        nets.generator.to(memory_format=torch.channels_last)
+        nets.discriminator.to(memory_format=torch.channels_last)
     nets.generator.eval()
     nets.discriminator.eval()
     return nets

@@ -3,15 +3,18 @@
 from collections.abc import Callable
 
 import pytorch_lightning as pl
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
 
 class Classifier(pl.LightningModule):
-    def __init__(self, net: nn.Module, optimizer: Callable[..., Optimizer], lr: float) -> None:
+    def __init__(
+        self, net: nn.Module, optimizer: Callable[..., Optimizer], lr: float, channels_last: bool = False
+    ) -> None:
         super().__init__()
-        self.net, self.optimizer, self.lr = net, optimizer, lr
+        self.net, self.optimizer, self.lr, self.channels_last = net, optimizer, lr, channels_last
 
     @property
     def steps_done(self) -> int:
@@ -25,6 +28,8 @@ class Classifier(pl.LightningModule):
 
     def _step(self, batch, stage: str) -> Tensor:
         x, y = batch
+        if self.channels_last:  # as the weights are (train.channels_last): no layout conversion in each conv
+            x = x.contiguous(memory_format=torch.channels_last)
         logits = self.net(x)
         loss = F.cross_entropy(logits, y)
         acc = (logits.argmax(1) == y).float().mean()

@@ -35,7 +35,7 @@ from gan_lab.errors import ConfigError, Diverged, Interrupted, Stopped
 from gan_lab.gan import GAN
 from gan_lab.loggers import build_logger, finish_logger
 from gan_lab.metrics import Evaluator
-from gan_lab.models import GANNets
+from gan_lab.models import GANNets, uses_channels_last
 from gan_lab.storage import AtomicCheckpointIO, check_writable, checkpoint_bytes
 
 
@@ -63,12 +63,7 @@ def build_model(cfg: DictConfig, datamodule: DataModule) -> GAN | Classifier:
             seed=cfg.seed,
             channels_last=channels_last,
         )
-    return Classifier(built, optimizer=optimizer, lr=cfg.optimizer.lr)
-
-
-def uses_channels_last(cfg: DictConfig, data_shape: tuple[int, ...]) -> bool:
-    """`train.channels_last` holds for image data (C, H, W) only: 2D points have no layout to change."""
-    return bool(cfg.train.channels_last) and len(data_shape) == 3
+    return Classifier(built, optimizer=optimizer, lr=cfg.optimizer.lr, channels_last=channels_last)
 
 
 def speed_up(built: GANNets | torch.nn.Module, channels_last: bool, compile: bool) -> None:

@@ -216,6 +216,7 @@ def test_training_on_device_resumes_as_a_straight_run(tmp_path, experiment, mnis
     assert resumed["steps"] == 20
     assert_same_state(tmp_path / "straight/checkpoints/last.ckpt", tmp_path / "resumed/checkpoints/last.ckpt")
     # And the same training as through the DataLoader: on_device changes where batches come from, not which.
-    loader = [o for o in base if o != "dataset.on_device=true"] + ["dataset.num_workers=0", "train.steps=20"]
+    loader = [o for o in base if o != "dataset.on_device=true"]
+    loader += ["dataset.on_device=false", "dataset.num_workers=0", "train.steps=20"]
     train(loader, tmp_path / "loader")
     assert_same_state(tmp_path / "straight/checkpoints/last.ckpt", tmp_path / "loader/checkpoints/last.ckpt")

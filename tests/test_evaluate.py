@@ -7,6 +7,7 @@ import torch
 from conftest import TINY, cli, train, write_images
 from test_metrics import metrics_cfg
 
+from gan_lab.checkpoint import load_nets, read_checkpoint
 from gan_lab.data import StackedMNISTDataModule
 from gan_lab.data.images import image_transform
 from gan_lab.errors import ConfigError
@@ -69,16 +70,27 @@ def test_missing_inception_weights_skip_fid_and_best_but_training_goes_on(tmp_pa
     assert not (tmp_path / "run/checkpoints/best.ckpt").exists()
 
 
-def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path):
-    train([*EVAL, "eval.every=null"], tmp_path / "run")
+@pytest.mark.parametrize("experiment", ["quickstart", "dcgan_mnist"])  # 2D points; NHWC images
+def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path, experiment, mnist_idx):
+    data, n = [], 300
+    if experiment == "dcgan_mnist":
+        data, n = [f"dataset.root={mnist_idx}", "dataset.download=false"], 64
+    small = ["model.ngf=8", "model.ndf=8"] if experiment == "dcgan_mnist" else []
+    train([f"experiment={experiment}", *data, *small, *EVAL, "eval.every=null", f"eval.num_samples={n}"],
+          tmp_path / "run")  # fmt: skip
     trained = json.loads((tmp_path / "run/metrics.json").read_text())["eval"][-1]
     ckpt = tmp_path / "run/checkpoints/last.ckpt"
-    result = cli([f"ckpt={ckpt}", "eval.num_samples=300"], tmp_path, module="gan_lab.evaluate")
+    result = cli([f"ckpt={ckpt}", f"eval.num_samples={n}", *data], tmp_path, module="gan_lab.evaluate")
     assert result.returncode == 0, result.stderr
     record = json.loads(ckpt.with_suffix(".eval.json").read_text())
     assert record["step"] == 6 and record["source"] == "generator"
     assert record["metrics"] == {k: v for k, v in trained.items() if k != "step"}
-    assert "modes_captured" in result.stdout  # the printed table
+    assert ("modes_captured" if experiment == "quickstart" else "fid_classifier") in result.stdout  # table
+    if experiment == "dcgan_mnist":  # the networks come back in the layout the run trained and scored in
+        checkpoint, run = read_checkpoint(ckpt)
+        nets = load_nets(checkpoint, run, (1, 28, 28))
+        conv = next(p for p in nets.discriminator.parameters() if p.dim() == 4 and p.shape[1] > 1)
+        assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
 
 
 def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):

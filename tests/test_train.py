@@ -34,6 +34,7 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
     else:
         for key in ("loss/d", "loss/g", "d/real", "d/fake"):
             assert torch.isfinite(torch.tensor(written["final"][key])), key
+        assert "step" not in written["final"]  # the loggers' x-axis, not a metric
         samples = sorted(p.name for p in (out / "samples").iterdir())
         assert samples == [*PROGRESS, "step_000002.png", "step_000003.png"]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from omegaconf import DictConfig
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
@@ -21,6 +22,12 @@ class GANNets:
     discriminator: nn.Module  # sample -> logits of shape (B,)
     nz: int  # latent size
     num_classes: int = 0  # labels a conditional pair takes; 0 = unconditional
+
+
+def uses_channels_last(cfg: DictConfig, data_shape: tuple[int, ...]) -> bool:
+    """Whether a run's networks are in NHWC layout: `train.channels_last` holds for image data (C, H, W)
+    only, as 2D points have no layout to change. Runs saved before the switch existed trained in NCHW."""
+    return bool(cfg.train.get("channels_last", False)) and len(data_shape) == 3
 
 
 def classes_for(model: str, conditional: bool, num_classes: int | None) -> int:
