@@ -11,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import open_dict
 
 from gan_lab import bench
-from gan_lab.config import config_dir
+from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
 
 # A few steps of small networks on a small batch: the real code paths, a fraction of the work.

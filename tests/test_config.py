@@ -95,7 +95,7 @@ def test_trainer_configs_compose(tmp_path, trainer, precision):
 def test_multi_node_and_slurm_launcher_compose(tmp_path):
     from hydra import compose, initialize_config_dir
 
-    from gan_lab.config import config_dir
+    from gan_lab.paths import config_dir
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose(

@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from gan_lab.checkpoint import load_nets, read_checkpoint
-from gan_lab.config import config_dir
+from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
 from gan_lab.inpaint import context_weights, inpaint, semantic_inpaint
 from gan_lab.inpainting.baselines import classical_fill, diffusion_fill, mean_fill

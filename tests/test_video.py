@@ -10,7 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image
 
-from gan_lab.config import config_dir
+from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
 from gan_lab.generate import generate
 from gan_lab.video import latent_walk, slerp

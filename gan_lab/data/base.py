@@ -40,7 +40,7 @@ class DataModule(pl.LightningDataModule):
     `ResumableSampler`, so a run is as long as `train.steps` says and resumes mid-stream.
 
     For labelled data, `per_class` keeps only that many training samples of each class (picked by `seed`),
-    and `synthetic` (a conditional GAN checkpoint) adds `synthetic_ratio` generated samples per real training
+    and `synthetic` (a file of a conditional GAN's samples) adds `synthetic_ratio` generated samples per real training
     sample, with their labels: the GAN data-augmentation study.
 
     `on_device` keeps the whole training split on the accelerator (as float32 samples, see `_split_on`) and
@@ -113,7 +113,7 @@ class DataModule(pl.LightningDataModule):
                 self.train_set = train
             if self.synthetic:
                 n = round(self.synthetic_ratio * len(self.train_set))
-                made = synthetic_dataset(self.synthetic, n, self.data_shape, self.num_classes, self.seed)
+                made = synthetic_dataset(self.synthetic, n, self.data_shape, self.num_classes)
                 self.train_set = ConcatDataset([self.train_set, made])
         if self.on_device and self.trainer is not None:  # the Trainer says which device (train.py sets up
             self._split_on(self.trainer.strategy.root_device)  # once before there is one, to fail early)

@@ -22,8 +22,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms.functional import pil_to_tensor
 
-from gan_lab.config import cache_dir
 from gan_lab.data.checks import files_fingerprint
+from gan_lab.paths import cache_dir
 
 log = logging.getLogger(__name__)
 CACHE_VERSION = 1  # bump when what the array holds changes, so old arrays are decoded again

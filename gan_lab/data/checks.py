@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from gan_lab.config import cache_dir
+from gan_lab.paths import cache_dir
 
 log = logging.getLogger(__name__)
 

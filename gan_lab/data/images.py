@@ -19,11 +19,11 @@ from pytorch_lightning.utilities import rank_zero_warn
 from torch.utils.data import Dataset
 from torchvision import datasets, transforms
 
-from gan_lab.config import cache_dir
 from gan_lab.data.base import DataModule
 from gan_lab.data.cache import decoded_images
 from gan_lab.data.checks import KINDS, BadFile, find_bad_files
 from gan_lab.errors import ConfigError, DataError
+from gan_lab.paths import cache_dir
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 IDX_FILES = {

@@ -1,15 +1,14 @@
 """Labelled training data made by a conditional GAN, and labelled subsets of real data: the two halves of
-the GAN data-augmentation study (`python -m gan_lab.augment`)."""
+the GAN data-augmentation study (gan_lab/studies/augmentation.py). The study writes the GAN's samples to a
+file; the data only reads that file."""
 
+import pickle
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from gan_lab.checkpoint import load_nets, pick_device, read_checkpoint
 from gan_lab.errors import ConfigError
-from gan_lab.generate import sample
 
 
 class LabelledImages(Dataset):
@@ -54,24 +53,33 @@ def per_class_subset(dataset: Dataset, per_class: int, seed: int) -> Subset:
     return Subset(dataset, torch.cat(picked).sort().values.tolist())
 
 
+def save_generated(path: Path, images: torch.Tensor, labels: torch.Tensor) -> Path:
+    """Write generated `images` with their `labels` for `dataset.synthetic` to read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"images": images, "labels": labels}, path)
+    return path
+
+
 def synthetic_dataset(
-    ckpt: str | Path, n: int, data_shape: tuple[int, ...], num_classes: int | None, seed: int
+    path: str | Path, n: int, data_shape: tuple[int, ...], num_classes: int | None
 ) -> LabelledImages:
-    """`n` samples of a conditional GAN checkpoint with their labels, classes in turn (balanced)."""
-    checkpoint, run = read_checkpoint(ckpt)
-    trained_on = tuple(instantiate(run.dataset).data_shape)
-    if trained_on != tuple(data_shape):
+    """The first `n` generated samples of the file at `path` (written by `save_generated`), with their labels.
+    Class i % num_classes for sample i, so any first `n` are balanced."""
+    try:
+        made = torch.load(Path(path).expanduser(), map_location="cpu", weights_only=True)
+        images, labels = made["images"], made["labels"]
+    except (OSError, RuntimeError, EOFError, KeyError, TypeError, pickle.UnpicklingError) as error:
         raise ConfigError(
-            f"dataset.synthetic={ckpt} makes samples of shape {trained_on}; this dataset's are "
+            f"dataset.synthetic={path}: not a file of generated samples ({error}); the augmentation study "
+            "writes one per cell (generated.pt)."
+        ) from None
+    if tuple(images.shape[1:]) != tuple(data_shape):
+        raise ConfigError(
+            f"dataset.synthetic={path} holds samples of shape {tuple(images.shape[1:])}; this dataset's are "
             f"{tuple(data_shape)}."
         )
-    nets = load_nets(checkpoint, run, trained_on)
-    if not nets.num_classes or nets.num_classes != num_classes:
-        raise ConfigError(
-            f"dataset.synthetic={ckpt} must be a conditional GAN with this dataset's {num_classes} classes "
-            f"(it has {nets.num_classes or 'no'} classes): train one with model=cdcgan."
-        )
-    labels = torch.arange(n) % num_classes
-    device = pick_device("auto")
-    images = sample(nets.generator.to(device), nets.nz, n, seed, 500, device, labels)
-    return LabelledImages(images, labels)
+    if int(labels.max()) + 1 > (num_classes or 0):
+        raise ConfigError(f"dataset.synthetic={path} has labels beyond this dataset's {num_classes} classes.")
+    if n > len(images):
+        raise ConfigError(f"dataset.synthetic={path} holds {len(images)} samples; {n} are needed.")
+    return LabelledImages(images[:n], labels[:n])

@@ -5,7 +5,7 @@ import json
 import logging
 import os
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import torch
@@ -13,7 +13,6 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.data import DataLoader, Subset
 
-from gan_lab.config import cache_dir
 from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError
 from gan_lab.metrics.features import (
@@ -26,6 +25,7 @@ from gan_lab.metrics.features import (
 from gan_lab.metrics.modes import OUTPUTS as MODE_OUTPUTS
 from gan_lab.metrics.modes import mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scores
+from gan_lab.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +151,11 @@ class Evaluator:
         for extractor in self.extractors:
             self.real_features(extractor)
 
-    def __call__(self, generate: Callable[..., Tensor], nz: int, device: torch.device) -> dict[str, float]:
-        """Metrics of `generate` (noise [, labels] -> samples in the dataset's shape) on seeded noise."""
-        noise = torch.randn(self.num_samples, nz, generator=torch.Generator().manual_seed(self.seed))
-        if not self.num_classes:
-            return self.score(((generate(z.to(device)), None) for z in noise.split(self.batch_size)), device)
-        labels = torch.arange(self.num_samples) % self.num_classes
-        batches = zip(noise.split(self.batch_size), labels.split(self.batch_size), strict=True)
-        return self.score(((generate(z.to(device), y.to(device)), y) for z, y in batches), device)
+    def __call__(self, system) -> dict[str, float]:
+        """Metrics of `system`'s samples (a gan_lab system: `sample_batches`, `device`) on seeded noise; a
+        conditional one is asked for every class in turn."""
+        batches = system.sample_batches(self.num_samples, self.seed, batch_size=self.batch_size)
+        return self.score(batches, system.device)
 
     @torch.inference_mode()
     def score(self, batches: Batches, device: torch.device) -> dict[str, float]:

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch import Tensor, nn
 
-from gan_lab.checkpoint import load_weights
 from gan_lab.errors import ConfigError
+from gan_lab.systems import load_system, read_checkpoint
+from gan_lab.systems.checkpoint import load_weights
 
 log = logging.getLogger(__name__)
 
@@ -99,19 +98,15 @@ def classifier_path(name_or_path: str) -> Path:
 
 
 def load_classifier(name_or_path: str) -> ClassifierExtractor:
-    """Rebuild the classifier from the config stored in its checkpoint and load its weights."""
+    """The classifier network of a classifier run's checkpoint, rebuilt from the run's own config."""
     path = classifier_path(name_or_path)
-    checkpoint = load_weights(path, key="metrics.classifier")
-    config = checkpoint.get("gan_lab", {}).get("config")
-    if config is None or "classifier" not in config["model"]["_target_"].lower():
+    checkpoint, run = read_checkpoint(path, key="metrics.classifier")
+    data_shape = (run.dataset.channels, run.dataset.image_size, run.dataset.image_size)
+    net = load_system(checkpoint, run, data_shape).networks.get("net")
+    if not hasattr(net, "features"):
         raise ConfigError(
             f"{path} is not a gan_lab classifier checkpoint (from experiment=classifier_mnist)."
         )
-    dataset = config["dataset"]
-    data_shape = (dataset["channels"], dataset["image_size"], dataset["image_size"])
-    net = instantiate(OmegaConf.create(config["model"]))(data_shape=data_shape)
-    state = {k.removeprefix("net."): v for k, v in checkpoint["state_dict"].items()}
-    net.load_state_dict(state)
     return ClassifierExtractor(net, data_shape, path)
 
 

@@ -1,0 +1,1 @@
+"""Command-line entry points: thin, config in, library call out. Nothing imports them."""

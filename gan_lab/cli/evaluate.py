@@ -1,0 +1,101 @@
+"""`python -m gan_lab.cli.evaluate ckpt=PATH`: score a checkpoint, print a table, write e.g. `best.eval.json`.
+
+Two baselines: `source=test_split` scores the dataset's real test images instead of the generator (what a
+perfect generator would get: near 0 FID and KID), `source=initial` the generator as its run initialised it.
+"""
+
+import json
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate
+from omegaconf import DictConfig, open_dict
+from rich.console import Console
+from rich.table import Table
+
+from gan_lab.data import DataModule
+from gan_lab.errors import ConfigError, reported_as_one_line
+from gan_lab.metrics import Evaluator
+from gan_lab.metrics.evaluator import real_batches
+from gan_lab.paths import config_dir
+from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
+
+SOURCES = ("generator", "initial", "test_split")
+
+
+def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
+    """The run's saved config with this command's non-null `eval`, `metrics` and `dataset` values on top."""
+    if "metrics" not in saved:
+        raise ConfigError("this checkpoint predates gan_lab's metrics: its run config has no metric set.")
+    with open_dict(saved):
+        for section in ("eval", "metrics", "dataset"):
+            for key, value in cfg[section].items():
+                if value is None:
+                    continue
+                if key not in saved[section]:
+                    raise ConfigError(f"{section}.{key}: this run's {section} has no such setting.")
+                saved[section][key] = value
+    return saved
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    """Score `cfg.ckpt` (or its dataset's test split); write and return the JSON record."""
+    if cfg.source not in SOURCES:
+        raise ConfigError(f"source={cfg.source!r}: use one of {', '.join(SOURCES)}.")
+    checkpoint, saved = read_checkpoint(cfg.ckpt)
+    run = run_config(cfg, saved)
+    datamodule: DataModule = instantiate(run.dataset)
+    trained = cfg.source != "initial"
+    system = load_system(checkpoint, run, datamodule.data_shape, trained)
+    if cfg.raw_generator:
+        system.sample_with_ema = False
+    if not run.metrics.names:
+        raise ConfigError("metrics.names is empty for this run: name some, e.g. metrics.names=[fid].")
+    evaluator = Evaluator(
+        run.metrics,
+        datamodule,
+        run.eval.num_samples,
+        run.eval.batch_size,
+        run.eval.seed,
+        conditional=system.num_classes > 0,
+    )
+    device = pick_device(cfg.device)
+    if cfg.source != "test_split":
+        scores = evaluator(system.to(device))
+    else:  # real test images with their own labels: what a perfect (conditional) generator would score
+        test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+        scores = evaluator.score(((images.to(device), labels) for images, labels in test), device)
+    record = {
+        "checkpoint": str(Path(cfg.ckpt).resolve()),
+        "step": steps_of(checkpoint),
+        "source": cfg.source,
+        "num_samples": run.eval.num_samples,
+        "seed": run.eval.seed,
+        "metrics": scores,
+    }
+    suffix = ".eval.json" if cfg.source == "generator" else f".eval-{cfg.source}.json"
+    out = Path(cfg.ckpt).with_suffix(suffix)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print_table(record, out)
+    return record
+
+
+def print_table(record: dict, out: Path) -> None:
+    table = Table(title=f"{record['source']} at step {record['step']}, {record['num_samples']} samples")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in record["metrics"].items():
+        table.add_row(name, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console = Console()
+    console.print(table)
+    console.print(f"written to {out}")
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    with reported_as_one_line("gan_lab.evaluate"):
+        evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The config's schema (`schema`, registered with Hydra on import) and its checks (`validate`)."""

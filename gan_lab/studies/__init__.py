@@ -1,0 +1,1 @@
+"""Studies built on trained systems: GAN data augmentation, semantic inpainting."""
