@@ -1,19 +1,21 @@
-"""`python -m gan_lab.bench`: training speed, gan_lab against a plain PyTorch loop (benchmarks/README.md).
+"""`python benchmarks/bench.py`: training speed, gan_lab against a plain PyTorch loop (benchmarks/README.md).
 
 For each experiment of conf/bench.yaml and each switch (baseline, nchw, compile, bf16, on_device) it
 measures two paths on the same G, D, loss, optimizers, batch size and data:
 
-- `gan_lab`: `gan_lab.train.run` on conf/train.yaml composed as `python -m gan_lab experiment=...` would,
-  so the Trainer, the callbacks, the progress bar, the CSV logger and the dataset's loading all run.
-- `plain`: a loop written here: the G and D that `build_model` makes from that same config (same layers,
-  same initial weights, same switches applied), the config's loss and optimizer, and the whole training
-  set already in memory on the device, indexed for random batches. Each step does the work of
-  `GAN.training_step`: n_critic D updates on real + fake, then one G update, the other network frozen.
+- `gan_lab`: `gan_lab.training.run.run` on conf/train.yaml composed as `python -m gan_lab experiment=...`
+  would, so the Trainer, the callbacks, the progress bar, the CSV logger and the dataset's loading all run.
+- `plain`: a loop written here, the zero-overhead reference: the G, D, loss and optimizers of the system that
+  `gan_lab.training.run.build` makes from that same config (same layers, same initial weights, same switches
+  applied), and the whole training set already in memory on the device, indexed for random batches. Each
+  step does the work of `LatentGAN.training_step` without penalty, augmentation or EMA: n_critic D updates
+  on real + fake, then one G update, the other network frozen.
 
-Each measurement runs in a fresh process, so that its peak RSS (and peak GPU memory) is its own, and the two
-paths take turns (A B, then B A in the next round) so that drift on a shared machine hits both alike. Only
-steady-state steps are timed: after `warmup` steps (which hold torch.compile's compilation), `steps` steps
-between two clock reads, with a CUDA synchronize at both ends on a GPU.
+Each measurement runs in a fresh process (this script again, `--child JOB_FILE`), so that its peak RSS (and
+peak GPU memory) is its own, and the two paths take turns (A B, then B A in the next round) so that drift on
+a shared machine hits both alike. Only steady-state steps are timed: after `warmup` steps (which hold
+torch.compile's compilation), `steps` steps between two clock reads, with a CUDA synchronize at both ends on
+a GPU.
 """
 
 import contextlib
@@ -40,12 +42,14 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 
-from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
+from gan_lab.paths import config_dir
 
 log = logging.getLogger(__name__)
 
 PATHS = ("gan_lab", "plain")
+SCRIPT = Path(__file__).resolve()  # a measuring process runs this file again: `python SCRIPT --child JOB`
+COMMAND = "python benchmarks/bench.py"
 
 
 # ---------------------------------------------------------------------------------------------- measuring
@@ -78,6 +82,8 @@ def _nets(generator: torch.nn.Module, discriminator: torch.nn.Module) -> dict[st
 
 def compose_train(overrides: list[str]) -> DictConfig:
     """conf/train.yaml with `overrides`, as `python -m gan_lab OVERRIDES` composes it."""
+    import gan_lab.config.schema  # noqa: F401  registers the schema conf/train.yaml's defaults name
+
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         return compose("train", overrides=overrides)
@@ -92,16 +98,16 @@ def _device(name: str) -> torch.device:
 
 
 def measure_gan_lab(cfg: DictConfig, warmup: int, steps: int, device: torch.device) -> dict[str, Any]:
-    """Run `gan_lab.train.run(cfg)` for warmup + steps steps; time steps warmup+1 .. warmup+steps.
+    """Run `gan_lab.training.run.run(cfg)` for warmup + steps steps; time steps warmup+1 .. warmup+steps.
 
     run() builds its own callbacks, so the clock goes in as its ImagesPerSecond: the same callback, logging
     the same numbers, that also reads the clock at the two ends of the window (and syncs CUDA there only).
     """
-    from gan_lab import train
+    from gan_lab.training import run as training
 
     window: dict[str, Any] = {}
 
-    class WindowedImagesPerSecond(train.ImagesPerSecond):
+    class WindowedImagesPerSecond(training.ImagesPerSecond):
         def on_train_start(self, trainer, pl_module) -> None:
             window["start"] = _nets(pl_module.generator, pl_module.discriminator)
             window["t_start"] = time.perf_counter()
@@ -117,8 +123,8 @@ def measure_gan_lab(cfg: DictConfig, warmup: int, steps: int, device: torch.devi
                 window["images"] = steps * len(batch[0])
                 window["end"] = _nets(pl_module.generator, pl_module.discriminator)
 
-    with mock.patch.object(train, "ImagesPerSecond", WindowedImagesPerSecond):
-        train.run(cfg)
+    with mock.patch.object(training, "ImagesPerSecond", WindowedImagesPerSecond):
+        training.run(cfg)
     if "wall_end" not in window:
         raise RuntimeError(f"the gan_lab run ended before step {warmup + steps}")
     return {
@@ -161,27 +167,30 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
-    from gan_lab.config import validate
-    from gan_lab.models import uses_channels_last
-    from gan_lab.train import build_model
+    from gan_lab.config.validate import validate
+    from gan_lab.systems.build import uses_channels_last
+    from gan_lab.training.run import build
 
     validate(cfg)
+    if any(cfg.system.get(part) is not None for part in ("penalty", "augment", "ema")):
+        raise ConfigError("the plain loop measures the adversarial step only: no penalty, augment or ema.")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # as run() does: the same initial weights
     datamodule = instantiate(cfg.dataset)
-    model = build_model(cfg, datamodule)  # the switches (channels_last, compile) applied to G and D here
+    system = build(cfg, datamodule)  # the switches (channels_last, compile) applied to G and D here
     datamodule.prepare_data()
     datamodule.setup("fit")
-    data, labels = in_memory(datamodule.train_set, cfg.dataset.num_workers)
+    data, labels = in_memory(datamodule.train_set, datamodule.num_workers)
     channels_last = uses_channels_last(cfg, datamodule.data_shape)
     data = data.to(device)
     if channels_last:
         data = data.contiguous(memory_format=torch.channels_last)
     labels = labels.to(device)
-    generator, discriminator = model.generator.to(device), model.discriminator.to(device)
-    loss, nz, num_classes, n_critic = model.loss, model.nz, model.num_classes, cfg.train.n_critic
-    clip = cfg.train.grad_clip
-    opt_d = model.optimizer(discriminator.parameters(), lr=cfg.train.lr_d)
-    opt_g = model.optimizer(generator.parameters(), lr=cfg.train.lr_g)
+    generator, discriminator = system.generator.to(device), system.discriminator.to(device)
+    loss, nz, num_classes, n_critic = system.loss, system.nz, system.num_classes, system.n_critic
+    clip = system.grad_clip
+    # The system's own optimizer factories: the configured classes and settings (D's lr following G's).
+    opt_d = system.optimizer_factories["discriminator"](discriminator.parameters())
+    opt_g = system.optimizer_factories["generator"](generator.parameters())
     batch_size, n = cfg.dataset.batch_size, len(data)
     autocast = _autocast(str(cfg.trainer.precision), device)
 
@@ -277,12 +286,12 @@ def run_in_child(job: dict[str, Any], work: Path) -> dict[str, Any]:
     job = {**job, "result": str(work / f"{name}.json")}
     job_file = work / f"{name}.job.json"
     job_file.write_text(json.dumps(job, indent=2) + "\n")
-    command = [sys.executable, "-c", "import sys; from gan_lab.bench import child; child(sys.argv[1])"]
+    command = [sys.executable, str(SCRIPT), "--child", str(job_file)]  # this file, run as a script again
     with open(work / f"{name}.log", "w") as output:
-        done = subprocess.run([*command, str(job_file)], stdout=output, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT)
     if done.returncode != 0:
         tail = "\n".join((work / f"{name}.log").read_text().splitlines()[-15:])
-        raise RuntimeError(f"gan_lab.bench: the measurement {name} failed (log: {work / name}.log):\n{tail}")
+        raise RuntimeError(f"bench: the measurement {name} failed (log: {work / name}.log):\n{tail}")
     return json.loads(Path(job["result"]).read_text())
 
 
@@ -476,7 +485,7 @@ def bench(cfg: DictConfig, out: Path, command: str) -> tuple[list[dict], list[di
         if not cfg.keep_runs:
             shutil.rmtree(job["out"], ignore_errors=True)
         if not result["trained"]:
-            raise RuntimeError(f"gan_lab.bench: {job['path']} left G or D unchanged: it did not train")
+            raise RuntimeError(f"bench: {job['path']} left G or D unchanged: it did not train")
         results.append(result)
         log.info(
             "bench %d/%d | %s %s %s round %d | %.1f img/s, %.1f img/CPU-s",
@@ -494,11 +503,11 @@ def bench(cfg: DictConfig, out: Path, command: str) -> tuple[list[dict], list[di
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from gan_lab.sweep import job_outcome
+    from gan_lab.training.sweep import job_outcome
 
-    with job_outcome("gan_lab.bench"):
+    with job_outcome("bench"):
         hydra_cfg = HydraConfig.get()
-        command = " ".join(["python -m gan_lab.bench", *hydra_cfg.overrides.task])
+        command = " ".join([COMMAND, *hydra_cfg.overrides.task])
         out = Path(hydra_cfg.runtime.output_dir)
         _, _, md = bench(cfg, out, command)
         print(md)
@@ -506,4 +515,7 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:  # a measuring process (run_in_child): `bench.py --child JOB_FILE`
+        child(sys.argv[2])
+    else:
+        main()

@@ -1,4 +1,4 @@
-"""Where gan_lab's training step spends the time that the plain loop of `gan_lab.bench` does not.
+"""Where gan_lab's training step spends the time that the plain loop of `benchmarks/bench.py` does not.
 
     python benchmarks/profile_step.py                                    # the quickstart MLP GAN
     python benchmarks/profile_step.py experiment=dcgan_mnist data_dir=../shared/data steps=40 rounds=2
@@ -28,12 +28,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
 
+import bench  # benchmarks/bench.py, beside this script (its folder is on sys.path when run as a script)
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-from gan_lab import bench, callbacks, train
 from gan_lab.data.base import DataModule
+from gan_lab.training import callbacks
+from gan_lab.training import run as train
 
 COMMON = [
     "samples.every=null",
@@ -54,15 +56,14 @@ def _parts() -> list[tuple[str, Callable]]:
     from pytorch_lightning.trainer.connectors.logger_connector.logger_connector import _LoggerConnector
     from torch.utils.data.dataloader import _BaseDataLoaderIter
 
-    from gan_lab.gan import GAN
+    from gan_lab.systems import LatentGAN
 
     module = pl.LightningModule
     return [
         ("whole step (Lightning's training_epoch_loop.advance)", _TrainingEpochLoop.advance),
         ("  next batch from the DataLoader (sampler, collate)", _BaseDataLoaderIter.__next__),
         ("  batch to device", Strategy.batch_to_device),
-        ("  GAN.training_step, all of it", GAN.training_step),
-        ("    its self.log_dict calls (2, 7 values)", module.log_dict),
+        ("  LatentGAN.training_step, all of it", LatentGAN.training_step),
         ("    toggle_optimizer", module.toggle_optimizer),
         ("    untoggle_optimizer", module.untoggle_optimizer),
         ("    manual_backward (Lightning, hooks, backward)", module.manual_backward),
@@ -70,11 +71,12 @@ def _parts() -> list[tuple[str, Callable]]:
         ("    LightningOptimizer.step (Lightning, hooks, step)", LightningOptimizer.step),
         ("      of which Adam.step", torch.optim.Adam.step),
         ("  callbacks' hooks, all (Lightning's dispatch)", call._call_callback_hooks),
-        ("    ImagesPerSecond.on_train_batch_end (self.log)", callbacks.ImagesPerSecond.on_train_batch_end),
+        ("    StepBookkeeping.on_train_batch_end (log_dict)", callbacks.StepBookkeeping.on_train_batch_end),
+        ("    ImagesPerSecond.on_train_batch_end", callbacks.ImagesPerSecond.on_train_batch_end),
         ("    DivergenceGuard.on_train_batch_end", callbacks.DivergenceGuard.on_train_batch_end),
         ("    the progress bar's on_train_batch_end", RichProgressBar.on_train_batch_end),
         ("  logger connector: metrics to logger and bar", _LoggerConnector.update_train_step_metrics),
-        ("  every self.log (8 values), wherever called", module.log),
+        ("  every self.log, wherever called", module.log),
     ]
 
 
@@ -162,7 +164,7 @@ def gan_lab_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> floa
 
 
 def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
-    """gan_lab's GAN LightningModule alone in a bare Trainer: no callbacks, logger, progress bar or
+    """gan_lab's LatentGAN system alone in a bare Trainer: no callbacks, logger, progress bar or
     DataLoader (random batches indexed from the training split in memory, as the plain loop draws them), and
     no self.log (log_every_n_steps beyond the run). What Lightning's loop and hooks cost by themselves."""
     from hydra.utils import instantiate
@@ -170,15 +172,16 @@ def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) ->
     cfg = bench.compose_train([*overrides, f"train.steps={warmup + steps}", f"paths.output_dir={out}"])
     pl.seed_everything(cfg.seed, verbose=False)
     datamodule = instantiate(cfg.dataset)
-    model = train.build_model(cfg, datamodule)
+    system = train.build(cfg, datamodule)
     datamodule.setup("fit")
     data, labels = bench.in_memory(datamodule.train_set, 0)
     clock: dict[str, float] = {}
 
-    class Clock(pl.Callback):  # the bare Trainer's one callback: two clock reads
+    class Clock(pl.Callback):  # the bare Trainer's one callback: two clock reads, and the stop
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
             if pl_module.steps_done in (warmup, warmup + steps):
                 clock[str(pl_module.steps_done)] = time.process_time()
+            trainer.should_stop = pl_module.steps_done >= warmup + steps
 
     def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         while True:
@@ -186,11 +189,11 @@ def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) ->
             yield data[index], labels[index]
 
     trainer = pl.Trainer(
-        max_steps=(warmup + steps) * (cfg.train.n_critic + 1), max_epochs=-1, accelerator="cpu",
+        max_steps=-1, max_epochs=-1, accelerator="cpu",
         logger=False, callbacks=[Clock()], enable_progress_bar=False, enable_model_summary=False,
         enable_checkpointing=False, log_every_n_steps=10 * (warmup + steps), default_root_dir=str(out),
     )  # fmt: skip
-    trainer.fit(model, train_dataloaders=batches())
+    trainer.fit(system, train_dataloaders=batches())
     return 1000 * (clock[str(warmup + steps)] - clock[str(warmup)]) / steps
 
 

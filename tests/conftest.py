@@ -59,7 +59,7 @@ def compose_run(overrides: list[str], out: Path) -> DictConfig:
 
 
 def train(overrides: list[str], out: Path) -> dict:
-    from gan_lab.train import run
+    from gan_lab.training.run import run
 
     return run(compose_run(overrides, out))
 
@@ -67,7 +67,7 @@ def train(overrides: list[str], out: Path) -> dict:
 def cli(
     args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300, module: str = "gan_lab"
 ) -> subprocess.CompletedProcess:
-    """Run `python -m MODULE ARGS` (gan_lab, gan_lab.evaluate, gan_lab.generate) in `cwd` as a user would."""
+    """Run `python -m MODULE ARGS` (gan_lab, gan_lab.cli.evaluate, gan_lab.generate) in `cwd` as a user would."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", module, *args],

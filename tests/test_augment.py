@@ -8,7 +8,7 @@ import torch
 from conftest import TINY, cli, compose_run, train
 from hydra.utils import instantiate
 
-from gan_lab.augment import markdown_table, summarise
+from gan_lab.studies.augmentation import markdown_table, summarise
 from gan_lab.data.synthetic import labels_of, per_class_subset
 from gan_lab.errors import ConfigError
 
@@ -45,7 +45,7 @@ def test_augment_jitters_training_images_only(tmp_path, mnist_idx):
 def cgan_ckpt(tmp_path_factory, mnist_idx):
     out = tmp_path_factory.mktemp("cgan") / "run"
     overrides = ["experiment=cdcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false"]
-    train([*overrides, "model.ngf=8", "model.ndf=8", *TINY, "metrics=none"], out)
+    train([*overrides, "system.nets.ngf=8", "system.nets.ndf=8", *TINY, "metrics=none"], out)
     return out / "checkpoints/last.ckpt"
 
 
@@ -94,8 +94,8 @@ def test_report_summarises_seeds_per_size_and_ratio():
 def test_the_study_runs_as_one_multirun_and_writes_its_report(tmp_path, mnist_idx):
     gan = [
         "experiment=cdcgan_mnist",
-        "model.ngf=8",
-        "model.ndf=8",
+        "system.nets.ngf=8",
+        "system.nets.ndf=8",
         "train.steps=2",
         "eval.num_samples=40",
         "eval.batch_size=16",
@@ -118,7 +118,7 @@ def test_the_study_runs_as_one_multirun_and_writes_its_report(tmp_path, mnist_id
         f"hydra.callbacks.study_report.report_dir={report}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     ]
-    result = cli(args, tmp_path, module="gan_lab.augment", timeout=600)
+    result = cli(args, tmp_path, module="gan_lab.cli.augmentation_study", timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = list(csv.DictReader(open(report / "results.csv")))
     assert [(r["per_class"], r["ratio"]) for r in rows] == [
@@ -137,5 +137,5 @@ def test_the_study_runs_as_one_multirun_and_writes_its_report(tmp_path, mnist_id
 
 
 def test_the_study_needs_its_study_section(tmp_path):
-    result = cli(["experiment=classifier_mnist"], tmp_path, module="gan_lab.augment")
+    result = cli(["experiment=classifier_mnist"], tmp_path, module="gan_lab.cli.augmentation_study")
     assert result.returncode == 1 and "has no `study` section" in result.stderr

@@ -25,7 +25,7 @@ def test_help_lists_the_config_groups(tmp_path):
 
 
 def test_cfg_job_prints_the_composed_experiment(tmp_path):
-    result = cli(["--cfg", "job", "experiment=dcgan_mnist", "model.ngf=32"], tmp_path)
+    result = cli(["--cfg", "job", "experiment=dcgan_mnist", "system.nets.ngf=32"], tmp_path)
     assert result.returncode == 0
     assert "experiment_name: dcgan_mnist" in result.stdout and "ngf: 32" in result.stdout
     assert not (tmp_path / "runs").exists()
@@ -57,12 +57,12 @@ def test_missing_data_fails_naming_the_folder(tmp_path):
 
 
 def test_multirun_gives_each_job_its_own_folder(tmp_path):
-    result = cli(["-m", "optimizer.lr=1e-4,2e-4", *FAST], tmp_path)
+    result = cli(["-m", "system.optimizers.generator.lr=1e-4,2e-4", *FAST], tmp_path)
     assert result.returncode == 0, result.stderr
     folders = run_folders(tmp_path)
     assert [f.name for f in folders] == ["0", "1"] and folders[0].parent == folders[1].parent
     assert folders[0].parent.parent == tmp_path / "multiruns" / "quickstart"
-    lrs = [json.loads((f / "metrics.json").read_text())["final"]["lr/g"] for f in folders]
+    lrs = [json.loads((f / "metrics.json").read_text())["final"]["lr/generator"] for f in folders]
     assert lrs == pytest.approx([1e-4, 2e-4])
 
 
@@ -83,7 +83,7 @@ def test_ddp_on_two_cpu_processes_writes_one_run_folder(tmp_path):
 
 
 def test_ddp_inside_a_multirun_keeps_jobs_apart(tmp_path):
-    result = cli(["-m", "trainer=ddp_cpu", "optimizer.lr=1e-4,2e-4", *FAST], tmp_path)
+    result = cli(["-m", "trainer=ddp_cpu", "system.optimizers.generator.lr=1e-4,2e-4", *FAST], tmp_path)
     assert result.returncode == 0, result.stderr
     folders = run_folders(tmp_path)
     assert [f.name for f in folders] == ["0", "1"]
@@ -121,7 +121,7 @@ def test_wandb_offline_logs_losses_images_metrics_and_no_secret(tmp_path):
 
 
 def test_wandb_sweep_jobs_share_a_group_and_never_merge(tmp_path):
-    result = cli(["-m", "logger=wandb", "optimizer.lr=1e-4,2e-4", *FAST], tmp_path)
+    result = cli(["-m", "logger=wandb", "system.optimizers.generator.lr=1e-4,2e-4", *FAST], tmp_path)
     assert result.returncode == 0, result.stderr
     runs = sorted(tmp_path.glob("multiruns/quickstart/*/*/wandb/offline-run-*"))
     assert len(runs) == 2
@@ -145,7 +145,7 @@ def test_the_wheel_carries_configs_and_classifiers_and_runs_from_anywhere(tmp_pa
     pip = [sys.executable, "-m", "pip", "install", "--no-deps", "-q"]
     subprocess.run([*pip, "--target", str(target), str(wheel)], check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(target)}
-    code = "import gan_lab.config as c; print(c.config_dir())"
+    code = "import gan_lab.paths as c; print(c.config_dir())"
     where = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
     )

@@ -8,8 +8,8 @@ from omegaconf import OmegaConf
 from gan_lab.data import MNISTDataModule
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import Evaluator
-from gan_lab.models.dcgan import dcgan
-from gan_lab.models.mlp import mlp_gan
+from gan_lab.nets.dcgan import dcgan
+from gan_lab.nets.mlp import mlp_gan
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_projection_discriminator_adds_the_label_embedding_dot_the_features():
 
 def test_a_conditional_model_on_unlabelled_data_fails_before_training(tmp_path):
     result = cli(
-        ["model=mlp_gan", "model.conditional=true", "dataset=image_folder", "dataset.root=x"], tmp_path
+        ["model=mlp_gan", "system.nets.conditional=true", "dataset=image_folder", "dataset.root=x"], tmp_path
     )
     assert result.returncode == 1
     assert "is class-conditional, but this dataset has no labels" in result.stderr
@@ -64,8 +64,8 @@ def cdcgan_run(tmp_path_factory, mnist_idx):
         "experiment=cdcgan_mnist",
         f"dataset.root={mnist_idx}",
         "dataset.download=false",
-        "model.ngf=8",
-        "model.ndf=8",
+        "system.nets.ngf=8",
+        "system.nets.ndf=8",
         *TINY,
         "samples.num=20",
     ]
@@ -90,12 +90,12 @@ def test_generate_takes_labels(cdcgan_run, tmp_path):
     ckpt = f"ckpt={out / 'checkpoints/last.ckpt'}"
     files = tmp_path / "files"
     result = cli(
-        [ckpt, "n=4", f"out={files}", "format=files", "labels=[3,5]"], tmp_path, module="gan_lab.generate"
+        [ckpt, "n=4", f"out={files}", "format=files", "labels=[3,5]"], tmp_path, module="gan_lab.cli.generate"
     )
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in files.iterdir())
     assert names == ["000000_class3.png", "000001_class5.png", "000002_class3.png", "000003_class5.png"]
-    bad = cli([ckpt, "n=4", f"out={files}", "labels=10"], tmp_path, module="gan_lab.generate")
+    bad = cli([ckpt, "n=4", f"out={files}", "labels=10"], tmp_path, module="gan_lab.cli.generate")
     assert bad.returncode == 1 and "labels=10: use all, a class in 0..9" in bad.stderr
 
 
@@ -104,7 +104,7 @@ def test_generate_refuses_labels_for_an_unconditional_generator(tmp_path):
     result = cli(
         [f"ckpt={tmp_path / 'run/checkpoints/last.ckpt'}", f"out={tmp_path / 'x.png'}", "labels=all"],
         tmp_path,
-        module="gan_lab.generate",
+        module="gan_lab.cli.generate",
     )
     assert result.returncode == 1 and "this generator is unconditional; drop labels" in result.stderr
 

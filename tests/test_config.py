@@ -1,8 +1,13 @@
 import pytest
 from conftest import EXPERIMENTS, compose_run
 
-from gan_lab.config import config_dir, validate
+import torch
+from hydra.utils import instantiate
+
+from gan_lab.config.validate import validate
 from gan_lab.errors import ConfigError
+from gan_lab.paths import config_dir
+from gan_lab.training.run import build
 
 ALL = ["quickstart", "mlp_mnist", "dcgan_mnist", "dcgan_fashion_mnist", "dcgan_celeba", "dcgan_anime",
        "classifier_mnist"]  # fmt: skip
@@ -21,7 +26,8 @@ def test_experiment_composes_and_validates(tmp_path, experiment):
 
 GROUP_OPTIONS = [
     (group, path.stem)
-    for group in ("dataset", "model", "optimizer", "loss", "trainer", "logger", "metrics")
+    for group in ("dataset", "system", "model", "optimizer", "loss", "penalty", "augment", "ema", "trainer",
+                  "logger", "metrics")
     for path in sorted((config_dir() / group).glob("*.yaml"))
 ]
 
@@ -29,15 +35,18 @@ GROUP_OPTIONS = [
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
 def test_every_group_option_matches_the_schema_and_its_target(tmp_path, group, option):
     required = ["dataset.root=images"] if option == "image_folder" else []
+    required += ["~model", "~optimizer", "~loss"] if option == "classifier" else []
     validate(compose_run([f"{group}={option}", *required], tmp_path))
 
 
 @pytest.mark.parametrize("experiment", [e for e in EXPERIMENTS if e.startswith("dcgan")])
 def test_dcgan_experiments_follow_the_published_recipe(tmp_path, experiment):
     cfg = compose_run([f"experiment={experiment}"], tmp_path)
-    assert cfg.dataset.batch_size == 128 and cfg.model.nz == 100
-    assert cfg.optimizer._target_ == "torch.optim.Adam" and cfg.optimizer.lr == 2e-4
-    assert list(cfg.optimizer.betas) == [0.5, 0.999]
+    assert cfg.dataset.batch_size == 128 and cfg.system.nets.nz == 100
+    for name in ("generator", "discriminator"):
+        optimizer = cfg.system.optimizers[name]
+        assert optimizer._target_ == "torch.optim.Adam" and optimizer.lr == 2e-4
+        assert list(optimizer.betas) == [0.5, 0.999]
 
 
 def test_default_run_is_quickstart_on_the_gaussian_grid(tmp_path):
@@ -50,37 +59,48 @@ def test_command_line_group_choice_beats_the_experiment(tmp_path):
     assert cfg.dataset._target_.endswith("FashionMNISTDataModule")
 
 
-def test_optimizer_lr_sets_both_networks_and_ttur_splits_them(tmp_path):
-    cfg = compose_run(["optimizer.lr=1e-3"], tmp_path)
-    assert cfg.train.lr_g == cfg.train.lr_d == 1e-3
-    cfg = compose_run(["train.lr_g=1e-4", "train.lr_d=4e-4"], tmp_path)
-    assert (cfg.train.lr_g, cfg.train.lr_d) == (1e-4, 4e-4)
+def test_the_generators_settings_set_both_networks_and_ttur_splits_them(tmp_path):
+    cfg = compose_run(["system.optimizers.generator.lr=1e-3"], tmp_path)
+    optimizers = cfg.system.optimizers
+    assert optimizers.generator.lr == optimizers.discriminator.lr == 1e-3
+    cfg = compose_run(["system.optimizers.generator.lr=1e-4", "system.optimizers.discriminator.lr=4e-4"], tmp_path)
+    assert (cfg.system.optimizers.generator.lr, cfg.system.optimizers.discriminator.lr) == (1e-4, 4e-4)
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "sgd"])
-def test_optimizers_are_partials(tmp_path, name):
-    import torch
-    from hydra.utils import instantiate
-
-    cfg = compose_run([f"optimizer={name}"], tmp_path)
-    optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
-    assert optimizer.param_groups[0]["lr"] == 0.5
+def test_one_partial_optimizer_per_network(tmp_path, name):
+    cfg = compose_run([f"optimizer={name}", "system.optimizers.generator.lr=0.5"], tmp_path)
+    for net in ("generator", "discriminator"):
+        optimizer = instantiate(cfg.system.optimizers[net])([torch.nn.Parameter(torch.zeros(1))])
+        assert optimizer.param_groups[0]["lr"] == 0.5
 
 
 @pytest.mark.parametrize(
     "override,message",
     [
         ("train.steps=0", r"train.steps=0"),
-        ("train.n_critic=0", r"train.n_critic=0 .*integer >= 1"),
         ("dataset.batch_size=0", r"dataset.batch_size=0 .*positive integer"),
         ("trainer.precision=8-mixed", r"trainer.precision='8-mixed'.*32, 32-true, bf16-mixed, 16-mixed"),
-        ("train.lr_d=-1", r"train.lr_d=-1"),
         ("samples.every=0", r"samples.every=0"),
     ],
 )
 def test_values_that_cannot_work_are_named(tmp_path, override, message):
     with pytest.raises(ConfigError, match=message):
         validate(compose_run([override], tmp_path))
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("system.n_critic=0", r"^system.n_critic=0 cannot work: use an integer >= 1"),
+        ("system.optimizers.discriminator.lr=-1", r"^system.optimizers.discriminator.lr=-1(\.0)? cannot work"),
+    ],
+)
+def test_system_values_that_cannot_work_are_named_when_it_is_built(tmp_path, override, message):
+    cfg = compose_run([override], tmp_path)
+    validate(cfg)
+    with pytest.raises(ConfigError, match=message):
+        build(cfg, instantiate(cfg.dataset))
 
 
 @pytest.mark.parametrize("trainer", ["default", "gpu", "ddp", "ddp_cpu"])

@@ -1,4 +1,4 @@
-"""Metrics where users see them: in training (metrics.json, logs, best.ckpt), gan_lab.evaluate, .generate."""
+"""Metrics where users see them: in training (metrics.json, logs, best.ckpt), gan_lab.cli.evaluate, .generate."""
 
 import json
 
@@ -7,7 +7,7 @@ import torch
 from conftest import TINY, cli, train, write_images
 from test_metrics import metrics_cfg
 
-from gan_lab.checkpoint import load_nets, read_checkpoint
+from gan_lab.systems import load_system, read_checkpoint
 from gan_lab.data import StackedMNISTDataModule
 from gan_lab.data.images import image_transform
 from gan_lab.errors import ConfigError
@@ -33,7 +33,7 @@ def test_training_evaluates_every_n_steps_and_keeps_the_best(tmp_path):
     first_best_step = next(h["step"] for h in history if h["modes_captured"] == best)
     assert metrics["best"] == {"metric": "modes_captured", "value": best}
     best_ckpt = torch.load(out / "checkpoints/best.ckpt", weights_only=True)
-    assert best_ckpt["gan_lab"]["steps_done"] == first_best_step
+    assert best_ckpt["system"]["steps_done"] == first_best_step
     header, *rows = (out / "csv/metrics.csv").read_text().splitlines()
     column = header.split(",").index("eval/modes_captured")
     logged = [float(r.split(",")[column]) for r in rows if r.split(",")[column]]
@@ -50,7 +50,7 @@ def test_a_resumed_run_keeps_its_eval_history_and_best(tmp_path):
 
 def test_metrics_leave_the_training_run_unchanged(tmp_path, mnist_idx):
     data = ["experiment=dcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false", *TINY]
-    small = ["model.ngf=8", "model.ndf=8"]
+    small = ["system.nets.ngf=8", "system.nets.ndf=8"]
     scored = train([*data, *small], tmp_path / "scored")
     plain = train([*data, *small, "metrics=none"], tmp_path / "plain")
     assert scored["eval"] and "eval" not in plain
@@ -75,12 +75,12 @@ def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path, experim
     data, n = [], 300
     if experiment == "dcgan_mnist":
         data, n = [f"dataset.root={mnist_idx}", "dataset.download=false"], 64
-    small = ["model.ngf=8", "model.ndf=8"] if experiment == "dcgan_mnist" else []
+    small = ["system.nets.ngf=8", "system.nets.ndf=8"] if experiment == "dcgan_mnist" else []
     train([f"experiment={experiment}", *data, *small, *EVAL, "eval.every=null", f"eval.num_samples={n}"],
           tmp_path / "run")  # fmt: skip
     trained = json.loads((tmp_path / "run/metrics.json").read_text())["eval"][-1]
     ckpt = tmp_path / "run/checkpoints/last.ckpt"
-    result = cli([f"ckpt={ckpt}", f"eval.num_samples={n}", *data], tmp_path, module="gan_lab.evaluate")
+    result = cli([f"ckpt={ckpt}", f"eval.num_samples={n}", *data], tmp_path, module="gan_lab.cli.evaluate")
     assert result.returncode == 0, result.stderr
     record = json.loads(ckpt.with_suffix(".eval.json").read_text())
     assert record["step"] == 6 and record["source"] == "generator"
@@ -95,7 +95,7 @@ def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path, experim
 
 def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):
     data = [f"dataset.root={mnist_idx}", "dataset.download=false"]
-    small = ["train.steps=1", "model.ngf=8", "model.ndf=8"]
+    small = ["train.steps=1", "system.nets.ngf=8", "system.nets.ndf=8"]
     train(["experiment=dcgan_mnist", *data, *TINY, *small], tmp_path / "r")
     ckpt = tmp_path / "r/checkpoints/last.ckpt"
     args = [f"ckpt={ckpt}", "eval.num_samples=32", "metrics.names=[fid]"]
@@ -105,7 +105,7 @@ def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):
         ("test_split", ".eval-test_split.json"),
         ("initial", ".eval-initial.json"),
     ]:
-        result = cli([*args, f"source={source}", *data], tmp_path, module="gan_lab.evaluate")
+        result = cli([*args, f"source={source}", *data], tmp_path, module="gan_lab.cli.evaluate")
         assert result.returncode == 0, result.stderr
         fid[source] = json.loads(ckpt.with_suffix(suffix).read_text())["metrics"]["fid_classifier"]
     assert fid["test_split"] < 0.5 * fid["generator"]  # held-out real images sit far closer than G(z)
@@ -113,27 +113,27 @@ def test_evaluate_scores_the_real_test_split_as_a_baseline(tmp_path, mnist_idx):
 
 
 def test_evaluate_names_a_bad_checkpoint_in_one_line(tmp_path):
-    result = cli(["ckpt=missing.ckpt"], tmp_path, module="gan_lab.evaluate")
+    result = cli(["ckpt=missing.ckpt"], tmp_path, module="gan_lab.cli.evaluate")
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("gan_lab.evaluate: error: ckpt='missing.ckpt'")
+    assert result.stderr.strip().splitlines()[-1].startswith("gan_lab.cli.evaluate: error: ckpt='missing.ckpt'")
 
 
 @pytest.fixture(scope="module")
 def dcgan_ckpt(tmp_path_factory, mnist_idx):
     out = tmp_path_factory.mktemp("dcgan")
     overrides = ["experiment=dcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false", *TINY]
-    train([*overrides, "model.ngf=8", "model.ndf=8", "metrics=none"], out)
+    train([*overrides, "system.nets.ngf=8", "system.nets.ndf=8", "metrics=none"], out)
     return out / "checkpoints/last.ckpt"
 
 
 def test_generate_writes_a_grid_and_repeatable_files(tmp_path, dcgan_ckpt):
     for out in ("a", "b"):
         args = [f"ckpt={dcgan_ckpt}", "n=5", f"out={out}", "format=files", "seed=3"]
-        assert cli(args, tmp_path, module="gan_lab.generate").returncode == 0
+        assert cli(args, tmp_path, module="gan_lab.cli.generate").returncode == 0
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert files == [f"{i:06d}.png" for i in range(5)]
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
-    result = cli([f"ckpt={dcgan_ckpt}", "n=16", "out=grid.png"], tmp_path, module="gan_lab.generate")
+    result = cli([f"ckpt={dcgan_ckpt}", "n=16", "out=grid.png"], tmp_path, module="gan_lab.cli.generate")
     assert result.returncode == 0, result.stderr
     from PIL import Image
 
@@ -141,7 +141,7 @@ def test_generate_writes_a_grid_and_repeatable_files(tmp_path, dcgan_ckpt):
 
 
 def test_generate_rejects_a_bad_format(tmp_path, dcgan_ckpt):
-    result = cli([f"ckpt={dcgan_ckpt}", "out=x", "format=gif"], tmp_path, module="gan_lab.generate")
+    result = cli([f"ckpt={dcgan_ckpt}", "out=x", "format=gif"], tmp_path, module="gan_lab.cli.generate")
     assert result.returncode == 1 and "format='gif'" in result.stderr
 
 
@@ -200,8 +200,8 @@ def test_the_initial_source_rebuilds_the_generator_its_run_started_from(tmp_path
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
-    from gan_lab.checkpoint import load_nets, read_checkpoint
-    from gan_lab.train import build_model
+    from gan_lab.systems import load_system, read_checkpoint
+    from gan_lab.training.run import build
 
     train(TINY, tmp_path / "run")
     checkpoint, cfg = read_checkpoint(tmp_path / "run/checkpoints/last.ckpt")

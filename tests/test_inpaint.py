@@ -14,15 +14,16 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from PIL import Image
 
-from gan_lab.checkpoint import load_nets, read_checkpoint
+from gan_lab.systems import load_system, read_checkpoint
 from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
-from gan_lab.inpaint import context_weights, inpaint, semantic_inpaint
-from gan_lab.inpainting.baselines import classical_fill, diffusion_fill, mean_fill
-from gan_lab.inpainting.masks import center_mask, make_mask
-from gan_lab.inpainting.scores import PSNR_CAP, hole_psnr, hole_ssim
+from gan_lab.cli.inpaint import inpaint
+from gan_lab.studies.inpainting.semantic import context_weights, semantic_inpaint
+from gan_lab.studies.inpainting.baselines import classical_fill, diffusion_fill, mean_fill
+from gan_lab.studies.inpainting.masks import center_mask, make_mask
+from gan_lab.studies.inpainting.scores import PSNR_CAP, hole_psnr, hole_ssim
 
-SMALL = ("model.ngf=8", "model.ndf=8", "metrics=none")
+SMALL = ("system.nets.ngf=8", "system.nets.ndf=8", "metrics=none")
 
 
 def tiny_run(experiment: str, mnist, out, extra: tuple[str, ...] = ()):
@@ -174,7 +175,7 @@ def test_an_image_file_with_a_mask_file_gives_a_grid(tmp_path, gan_ckpt):
 
 def test_the_cli_scores_test_images_and_names_a_bad_image_in_one_line(tmp_path, gan_ckpt, mnist_idx):
     args = [f"ckpt={gan_ckpt}", "image=dataset", "n=6", "steps=3", "restarts=2", f"dataset.root={mnist_idx}"]
-    result = cli([*args, "mask=random", "out=out/random.png"], tmp_path, module="gan_lab.inpaint")
+    result = cli([*args, "mask=random", "out=out/random.png"], tmp_path, module="gan_lab.cli.inpaint")
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "out/random.json").read_text())
     assert record["images"] == "the first 6 MNIST test images" and record["mask"] == "random"
@@ -183,7 +184,7 @@ def test_the_cli_scores_test_images_and_names_a_bad_image_in_one_line(tmp_path, 
     assert Image.open(tmp_path / "out/random.png").size == (6 * 30 + 2, 5 * 30 + 2)
     assert "gan" in result.stdout  # the printed table
     bad = save_gray(tmp_path / "big.png", np.zeros((32, 32)))
-    result = cli([f"ckpt={gan_ckpt}", f"image={bad}", "out=x.png"], tmp_path, module="gan_lab.inpaint")
+    result = cli([f"ckpt={gan_ckpt}", f"image={bad}", "out=x.png"], tmp_path, module="gan_lab.cli.inpaint")
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith(f"gan_lab.inpaint: error: image={bad} is a 32x32")
+    assert last_line.startswith(f"gan_lab.cli.inpaint: error: image={bad} is a 32x32")

@@ -151,7 +151,7 @@ def test_pack_joins_consecutive_samples():
 
 
 def test_pack_refuses_a_batch_it_does_not_divide():
-    with pytest.raises(ValueError, match=r"model.pack=4.*batch of 6.*dataset.batch_size"):
+    with pytest.raises(ValueError, match=r"system.nets.pack=4.*batch of 6.*dataset.batch_size"):
         Pack(4)(torch.randn(6, 2))
 
 

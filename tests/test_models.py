@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from gan_lab.errors import ConfigError
-from gan_lab.models.cnn import CNNClassifier
-from gan_lab.models.dcgan import dcgan
-from gan_lab.models.mlp import mlp_gan
+from gan_lab.nets.cnn import CNNClassifier
+from gan_lab.nets.dcgan import dcgan
+from gan_lab.nets.mlp import mlp_gan
 
 
 def count(module: torch.nn.Module) -> int:

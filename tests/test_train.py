@@ -8,9 +8,9 @@ from conftest import EXPERIMENTS, PROGRESS, TINY, compose_run, data_overrides, t
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import RichProgressBar
 
-from gan_lab.callbacks import StepProgressBar
+from gan_lab.training.callbacks import StepProgressBar
 from gan_lab.errors import ConfigError
-from gan_lab.train import build_model
+from gan_lab.training.run import build
 
 
 def load(path):
@@ -41,19 +41,19 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
 
 def test_steps_count_generator_updates_whatever_n_critic(tmp_path):
     out = tmp_path / "run"
-    metrics = train(["train.steps=4", "train.n_critic=3", "samples.every=null", "checkpoint.every=null"], out)
+    metrics = train(["train.steps=4", "system.n_critic=3", "samples.every=null", "checkpoint.every=null"], out)
     checkpoint = load(out / "checkpoints" / "last.ckpt")
-    assert metrics["steps"] == 4 and checkpoint["gan_lab"]["steps_done"] == 4
+    assert metrics["steps"] == 4 and checkpoint["system"]["steps_done"] == 4
     assert checkpoint["global_step"] == 16  # Lightning's count: 3 D + 1 G optimizer steps per batch
     assert [p.name for p in (out / "samples").iterdir()] == ["step_000004.png"]
 
 
 def test_csv_log_uses_generator_steps_and_holds_the_logged_values(tmp_path):
     out = tmp_path / "run"
-    train(["train.steps=23", "train.n_critic=2", "trainer.log_every_n_steps=5"], out)
+    train(["train.steps=23", "system.n_critic=2", "trainer.log_every_n_steps=5"], out)
     lines = (out / "csv" / "metrics.csv").read_text().splitlines()
     header = lines[0].split(",")
-    for key in ("loss/d", "loss/g", "d/real", "d/fake", "lr/g", "lr/d", "perf/img_per_sec", "step"):
+    for key in ("loss/d", "loss/g", "d/real", "d/fake", "lr/generator", "lr/discriminator", "perf/img_per_sec", "step"):
         assert key in header, key
     rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
     # Generator steps (not Lightning's global_step, 69 here): every 5th, and the last whatever train.steps is.
@@ -69,7 +69,7 @@ def test_bf16_mixed_trains_on_cpu(tmp_path):
 def test_grad_clip_bounds_each_update(tmp_path, clip):
     # Plain SGD with lr=1 moves each network by exactly its (clipped) gradient: the step size shows the clip.
     clip_value = clip or "null"
-    overrides = ["optimizer=sgd", "optimizer.lr=1", "optimizer.momentum=0", f"train.grad_clip={clip_value}"]
+    overrides = ["optimizer=sgd", "system.optimizers.generator.lr=1", "optimizer.momentum=0", f"system.grad_clip={clip_value}"]
     cfg = compose_run([*overrides, "train.steps=1"], tmp_path / "init")
     pl.seed_everything(cfg.seed)
     initial = build_model(cfg, instantiate(cfg.dataset))
@@ -136,15 +136,15 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monk
         train(["train.steps=4", "checkpoint.every=1", f"ckpt_path={path}"], out)
     monkeypatch.undo()
     assert path.read_bytes() == before
-    assert load(path)["gan_lab"]["steps_done"] == 2
+    assert load(path)["system"]["steps_done"] == 2
 
 
 def test_resuming_with_another_n_critic_is_refused(tmp_path):
     out = tmp_path / "run"
     train(["train.steps=2"], out)
-    with pytest.raises(ConfigError, match="train.n_critic=2 differs"):
+    with pytest.raises(ConfigError, match="system.n_critic=2 differs"):
         resume = f"ckpt_path={out / 'checkpoints/last.ckpt'}"
-        train(["train.steps=4", "train.n_critic=2", resume], tmp_path / "b")
+        train(["train.steps=4", "system.n_critic=2", resume], tmp_path / "b")
 
 
 @pytest.mark.parametrize(

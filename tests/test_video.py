@@ -12,10 +12,10 @@ from PIL import Image
 
 from gan_lab.paths import config_dir
 from gan_lab.errors import ConfigError
-from gan_lab.generate import generate
-from gan_lab.video import latent_walk, slerp
+from gan_lab.cli.generate import generate
+from gan_lab.viz.animation import latent_walk, slerp
 
-SMALL_DCGAN = ["dataset.download=false", "model.ngf=8", "model.ndf=8", "metrics=none", *TINY]
+SMALL_DCGAN = ["dataset.download=false", "system.nets.ngf=8", "system.nets.ndf=8", "metrics=none", *TINY]
 
 
 def generate_cfg(overrides: list[str]) -> DictConfig:
@@ -77,7 +77,7 @@ def test_training_ends_with_a_progress_video_of_its_grids(image_run):
 
 def test_progress_mode_remakes_the_video_from_a_run_folder(image_run, tmp_path):
     args = ["mode=progress", f"run={image_run}", "out=again.gif", "fps=2"]
-    result = cli(args, tmp_path, module="gan_lab.generate")
+    result = cli(args, tmp_path, module="gan_lab.cli.generate")
     assert result.returncode == 0, result.stderr
     gif = Image.open(tmp_path / "again.gif")
     assert gif.n_frames == 3 and gif.info["duration"] == 500
@@ -87,7 +87,7 @@ def test_progress_mode_remakes_the_video_from_a_run_folder(image_run, tmp_path):
 def test_interpolate_writes_a_latent_walk_video_of_fps_times_seconds_frames(image_run, tmp_path):
     ckpt = image_run / "checkpoints/last.ckpt"
     args = ["mode=interpolate", f"ckpt={ckpt}", "n=6", "fps=4", "seconds=2", "stops=2", "out=walk"]
-    result = cli(args, tmp_path, module="gan_lab.generate")
+    result = cli(args, tmp_path, module="gan_lab.cli.generate")
     assert result.returncode == 0, result.stderr
     gif = Image.open(tmp_path / "walk.gif")
     assert gif.n_frames == 8 and gif.size == (6 * 30 + 2, 30 + 2)  # 6 walks in one row

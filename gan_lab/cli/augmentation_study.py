@@ -12,7 +12,7 @@ from gan_lab.training.sweep import job_outcome
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 def main(cfg: DictConfig) -> None:
-    with job_outcome("gan_lab.augmentation_study"):
+    with job_outcome("gan_lab.cli.augmentation_study"):
         run_cell(cfg)
 
 

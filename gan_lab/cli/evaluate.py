@@ -93,7 +93,7 @@ def print_table(record: dict, out: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    with reported_as_one_line("gan_lab.evaluate"):
+    with reported_as_one_line("gan_lab.cli.evaluate"):
         evaluate(cfg)
 
 

@@ -178,7 +178,7 @@ def write_interpolation(cfg: DictConfig) -> Path:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="generate")
 def main(cfg: DictConfig) -> None:
-    with reported_as_one_line("gan_lab.generate"):
+    with reported_as_one_line("gan_lab.cli.generate"):
         generate(cfg)
 
 

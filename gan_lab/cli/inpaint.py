@@ -190,7 +190,7 @@ def print_table(record: dict, path: Path) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="inpaint")
 def main(cfg: DictConfig) -> None:
-    with reported_as_one_line("gan_lab.inpaint"):
+    with reported_as_one_line("gan_lab.cli.inpaint"):
         inpaint(cfg)
 
 

@@ -81,12 +81,13 @@ def _check_training(cfg: DictConfig) -> None:
         precision,
         f"use one of {', '.join(map(str, PRECISIONS))}",
     )
-    _check_devices(cfg.trainer.accelerator, str(precision))
 
 
-def _check_devices(accelerator: str, precision: str) -> None:
-    """A GPU setting on a machine without one fails inside Lightning with a traceback, or (16-mixed on a
-    CPU) runs something else than asked without a word: both are said here, with the setting that works."""
+def check_devices(cfg: DictConfig) -> None:
+    """Whether this machine can run the trainer settings. A GPU setting on a machine without one fails inside
+    Lightning with a traceback, or (16-mixed on a CPU) runs something else than asked without a word: both
+    are said here, with the setting that works. Apart from `validate`, which judges the config alone."""
+    accelerator, precision = cfg.trainer.accelerator, str(cfg.trainer.precision)
     gpus = torch.cuda.is_available()
     if accelerator in ("gpu", "cuda") and not gpus:
         raise ConfigError(

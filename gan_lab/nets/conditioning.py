@@ -58,6 +58,6 @@ def refuse_packed_labels(pack: int, num_classes: int) -> None:
     """Packing joins samples of different labels into one D input: a projection D has no single label for it."""
     if pack > 1 and num_classes:
         raise ConfigError(
-            f"model.pack={pack} with a class-conditional model: a packed input mixes labels. "
-            "Use model.pack=1, or an unconditional model."
+            f"system.nets.pack={pack} with a class-conditional model: a packed input mixes labels. "
+            "Use system.nets.pack=1, or an unconditional model."
         )

@@ -70,8 +70,8 @@ class MinibatchStd(nn.Module):
         super().__init__()
         if group_size < 1 or num_channels < 1:
             raise ConfigError(
-                f"model.minibatch_std={group_size} with {num_channels} channels: both must be >= 1 "
-                "(model.minibatch_std=0 turns the layer off)."
+                f"system.nets.minibatch_std={group_size} with {num_channels} channels: both must be >= 1 "
+                "(system.nets.minibatch_std=0 turns the layer off)."
             )
         self.group_size, self.num_channels = group_size, num_channels
         self.extra_channels = num_channels
@@ -81,7 +81,7 @@ class MinibatchStd(nn.Module):
         group = min(self.group_size, batch)
         if batch % group:
             raise ConfigError(
-                f"model.minibatch_std={self.group_size} needs a batch divisible by the group size {group}, "
+                f"system.nets.minibatch_std={self.group_size} needs a batch divisible by the group size {group}, "
                 f"got a batch of {batch}: set dataset.batch_size to a multiple of {group}."
             )
         if channels % self.num_channels:
@@ -108,7 +108,7 @@ class Pack(nn.Module):
     def __init__(self, m: int) -> None:
         super().__init__()
         if m < 1:
-            raise ConfigError(f"model.pack={m}: the pack size must be >= 1 (1 = no packing).")
+            raise ConfigError(f"system.nets.pack={m}: the pack size must be >= 1 (1 = no packing).")
         self.m = m
 
     def forward(self, x: Tensor) -> Tensor:
@@ -117,7 +117,7 @@ class Pack(nn.Module):
         batch, channels, *rest = x.shape
         if batch % self.m:
             raise ConfigError(
-                f"model.pack={self.m} needs a batch divisible by {self.m}, got a batch of {batch}: set "
+                f"system.nets.pack={self.m} needs a batch divisible by {self.m}, got a batch of {batch}: set "
                 f"dataset.batch_size to a multiple of {self.m}."
             )
         return x.reshape(batch // self.m, self.m * channels, *rest)

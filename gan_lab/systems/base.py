@@ -60,6 +60,10 @@ class System(pl.LightningModule):
         channels_last: bool = False,
     ) -> None:
         super().__init__()
+        for name, factory in optimizers.items():
+            lr = getattr(factory, "keywords", {}).get("lr")
+            if lr is not None and not lr > 0:
+                raise ConfigError(f"system.optimizers.{name}.lr={lr} cannot work: use a positive learning rate.")
         self.automatic_optimization = False
         self.optimizer_factories, self.seed = dict(optimizers), seed
         self.grad_clip, self.channels_last = grad_clip, channels_last

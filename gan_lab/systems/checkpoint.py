@@ -32,16 +32,17 @@ def load_weights(path: str | Path, key: str = "ckpt") -> dict:
                 "plain values (torch.load weights_only=True), since unpickling other objects can run code: "
                 "use a checkpoint written by gan_lab, from a source you trust."
             ) from None
-        raise _unreadable(path, key, reason) from None
+        raise _unreadable(path, key, "") from None  # torch's text here is about weights_only, not the file
     except (RuntimeError, EOFError, OSError, IndexError, ValueError, KeyError) as error:
         # A truncated zip (OSError: Invalid argument), a text file (IndexError), ...: never a traceback.
         raise _unreadable(path, key, " ".join(str(error).split()) or type(error).__name__) from None
 
 
 def _unreadable(path: Path, key: str, reason: str) -> ConfigError:
+    said = f": {reason[:100]}" if reason else ""
     return ConfigError(
-        f"{key}={str(path)!r} is not a readable checkpoint (truncated, damaged, or another kind of file: "
-        f"{reason[:120]}). Pass a run's checkpoints/last.ckpt or best.ckpt."
+        f"{key}={str(path)!r} is not a readable checkpoint (truncated, damaged, or another kind of file"
+        f"{said}). Pass a run's checkpoints/last.ckpt or best.ckpt."
     )
 
 

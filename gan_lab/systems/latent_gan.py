@@ -43,6 +43,8 @@ class LatentGAN(System):
         channels_last: bool = False,
     ) -> None:
         super().__init__(optimizers, seed, grad_clip, channels_last)
+        if not (isinstance(n_critic, int) and n_critic >= 1):
+            raise ConfigError(f"system.n_critic={n_critic} cannot work: use an integer >= 1.")
         built = nets(data_shape=tuple(data_shape), num_classes=num_classes)
         self.generator, self.discriminator = built.generator, built.discriminator
         self.nz, self.num_classes = built.nz, built.num_classes

@@ -20,7 +20,7 @@ from pytorch_lightning.plugins.environments import SLURMEnvironment
 from pytorch_lightning.utilities import rank_zero_info, rank_zero_only, rank_zero_warn
 from pytorch_lightning.utilities.model_helpers import is_overridden
 
-from gan_lab.config.validate import validate
+from gan_lab.config.validate import check_devices, validate
 from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, Diverged, Interrupted, Stopped
 from gan_lab.metrics import Evaluator
@@ -204,6 +204,7 @@ def fit(
 def run(cfg: DictConfig) -> dict:
     """Train as `cfg` says; return (and write to <run folder>/metrics.json) the final metrics."""
     validate(cfg)
+    check_devices(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     out = Path(cfg.paths.output_dir)
 

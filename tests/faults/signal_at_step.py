@@ -7,8 +7,8 @@ import os
 import signal
 import sys
 
-from gan_lab.__main__ import main
-from gan_lab.callbacks import LastCheckpoint
+from gan_lab.cli.train import main
+from gan_lab.training.callbacks import LastCheckpoint
 
 SIGNAL, STEP = signal.Signals[sys.argv[1]], int(sys.argv[2])
 on_train_batch_end = LastCheckpoint.on_train_batch_end

@@ -12,10 +12,10 @@ from conftest import cli, compose_run
 from hydra.errors import ConfigCompositionException
 from pytorch_lightning.loggers import WandbLogger
 
-from gan_lab.config import validate
+from gan_lab.config.validate import validate
 from gan_lab.data import GaussianGridDataModule, MNISTDataModule
 from gan_lab.errors import ConfigError
-from gan_lab.schema import accepted
+from gan_lab.config.schema import accepted
 
 
 def composition_error(overrides: list[str], tmp_path: Path) -> str:
@@ -84,13 +84,18 @@ def test_an_unknown_key_or_wrong_type_in_an_override_fails_at_composition(tmp_pa
             r"^dataset.downlaod .*MNISTDataModule.*download\?",
         ),
         (
-            ["+optimizer.betaz=[0.5,0.9]"],
-            r"^optimizer.betaz is not a setting of torch.optim.Adam: did you mean betas",
+            ["+system.optimizers.generator.betaz=[0.5,0.9]"],
+            r"^system.optimizers.generator.betaz is not a setting of torch.optim.Adam: did you mean betas",
         ),
         (
-            ["+loss.weight=2"],
-            r"^loss.weight is not a setting of gan_lab.losses.NonSaturating: it takes no settings",
+            ["+system.loss.weight=2"],
+            r"^system.loss.weight is not a setting of gan_lab.objectives.NonSaturating: it takes no settings",
         ),
+        (
+            ["penalty=r1", "+system.penalty.gamma=2"],
+            r"^system.penalty.gamma is not a setting of gan_lab.objectives.R1: it takes",
+        ),
+        (["+system.n_critc=2"], r"^system.n_critc is not a setting of gan_lab.systems.LatentGAN: did you mean n_critic"),
     ],
 )
 def test_an_unknown_key_is_named_with_the_closest_valid_ones(tmp_path, overrides, message):
@@ -107,8 +112,8 @@ def test_an_unknown_key_is_named_with_the_closest_valid_ones(tmp_path, overrides
         ),
         (["dataset.num_workers=1.5"], r"^dataset.num_workers=1.5 is not of type int"),
         (
-            ["experiment=dcgan_mnist", "model.ngf=1.5"],
-            r"^model.ngf=1.5 is not of type int, as gan_lab.models.dcgan",
+            ["experiment=dcgan_mnist", "system.nets.ngf=1.5"],
+            r"^system.nets.ngf=1.5 is not of type int, as gan_lab.nets.dcgan",
         ),
         (
             ["experiment=dcgan_mnist", "dataset.download=maybe"],
@@ -119,7 +124,7 @@ def test_an_unknown_key_is_named_with_the_closest_valid_ones(tmp_path, overrides
             r"^trainer.log_every_n_steps='often' is not of type Optional\[int\]",
         ),
         (["dataset._target_=gan_lab.data.Nope"], r"^dataset._target_='gan_lab.data.Nope' cannot be imported"),
-        (["optimizer.lr=fast"], r"^train.lr_g: .*'fast'"),  # reached through train.lr_g: ${optimizer.lr}
+        (["system.n_critic=many"], r"^system.n_critic='many' is not of type int"),
         (["dataset=image_folder"], r"^dataset.root has no value: set it"),
     ],
 )

@@ -10,7 +10,7 @@ from gan_lab.errors import Diverged
 # The quickstart GAN, a checkpoint every 2 steps. Adam steps of 1e38 take D's weights to the edge of float32:
 # within two steps a loss or a weight overflows.
 RUN = ["train.steps=6", "checkpoint.every=2", "samples.every=null", "metrics=none", "logger=none"]
-EXPLODE = ["train.lr_d=1e38"]
+EXPLODE = ["system.optimizers.discriminator.lr=1e38"]
 
 
 def load(path):
@@ -41,8 +41,8 @@ def test_a_non_finite_loss_is_named_with_its_value(two_good_steps):
     out, last = two_good_steps
     with pytest.raises(Diverged, match=r"diverged at step \d: loss/[dg] is (nan|inf|-inf)"):
         # Finite but huge weights: the loss overflows at the next step, before any weight does.
-        train([*RUN, "train.lr_d=1e30", "checkpoint.every=null", "ckpt_path=last"], out)
-    assert load(last)["gan_lab"]["steps_done"] == 2
+        train([*RUN, "system.optimizers.discriminator.lr=1e30", "checkpoint.every=null", "ckpt_path=last"], out)
+    assert load(last)["system"]["steps_done"] == 2
 
 
 def test_rollback_reloads_the_last_checkpoint_and_goes_on_at_a_lower_learning_rate(two_good_steps):
@@ -54,7 +54,7 @@ def test_rollback_reloads_the_last_checkpoint_and_goes_on_at_a_lower_learning_ra
     assert len([w for w in told if "rolling back" in str(w.message)]) == 1
     assert metrics["steps"] == 6
     checkpoint = load(last)
-    assert checkpoint["gan_lab"]["steps_done"] == 6
+    assert checkpoint["system"]["steps_done"] == 6
     assert checkpoint["lr_scale"] == pytest.approx(1e-39)
     assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(0.1)  # D's
     assert all(w.isfinite().all() for w in checkpoint["state_dict"].values() if w.is_floating_point())
@@ -67,4 +67,4 @@ def test_rollback_gives_up_after_max_rollbacks(two_good_steps):
         train([*RUN, *EXPLODE, *rollback, "ckpt_path=last"], out)
     assert "(after 2 rollbacks, train.max_rollbacks)" in str(gave_up.value)
     assert "set train.on_divergence=rollback" not in str(gave_up.value)  # it is set: no such advice
-    assert load(last)["gan_lab"]["steps_done"] == 2
+    assert load(last)["system"]["steps_done"] == 2

@@ -21,7 +21,7 @@ def weights(path: Path) -> dict:
     """Everything a run's future depends on: networks, optimizer moments, step, RNG states."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     return {"state_dict": checkpoint["state_dict"], "optimizers": checkpoint["optimizer_states"],
-            "step": checkpoint["gan_lab"]["steps_done"], "rng": checkpoint["rng_states"]}  # fmt: skip
+            "step": checkpoint["system"]["steps_done"], "rng": checkpoint["system"]["rng_states"]}  # fmt: skip
 
 
 def assert_identical(a: Path, b: Path) -> None:

@@ -55,4 +55,4 @@ def test_a_full_disk_at_checkpoint_time_keeps_the_previous_checkpoint(tmp_path):
     assert "ckpt_path=last" in str(full.value)  # how to go on
     assert last.read_bytes() == before
     assert not Path(f"{last}.partial").exists()
-    assert torch.load(last, weights_only=True)["gan_lab"]["steps_done"] == 2
+    assert torch.load(last, weights_only=True)["system"]["steps_done"] == 2

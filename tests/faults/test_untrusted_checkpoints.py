@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import Evaluator
-from gan_lab.storage import AtomicCheckpointIO
+from gan_lab.training.storage import AtomicCheckpointIO
 
 RUN = ["train.steps=2", "samples.every=null", "metrics=none", "logger=none"]
 
@@ -45,7 +45,7 @@ def test_resuming_from_a_crafted_checkpoint_is_refused_without_running_it(tmp_pa
     assert not proof.exists()
 
 
-@pytest.mark.parametrize("module", ["gan_lab.generate", "gan_lab.evaluate"])
+@pytest.mark.parametrize("module", ["gan_lab.cli.generate", "gan_lab.cli.evaluate"])
 def test_the_tools_refuse_it_in_one_line(tmp_path, crafted, module):
     path, proof = crafted
     result = cli([f"ckpt={path}"], tmp_path, module=module)
@@ -88,7 +88,7 @@ def test_a_checkpoint_of_another_image_size_is_a_clear_mismatch(tmp_path, mnist_
         "dataset.num_workers=0",
         "dataset.batch_size=8",
     ]
-    base = ["experiment=dcgan_mnist", *RUN, *data, "model.ngf=8", "model.ndf=8"]
+    base = ["experiment=dcgan_mnist", *RUN, *data, "system.nets.ngf=8", "system.nets.ndf=8"]
     train([*base, "dataset.image_size=32"], tmp_path / "a")
     with pytest.raises(ConfigError) as mismatch:
         train([*base, "dataset.image_size=64", "ckpt_path=" + str(tmp_path / "a/checkpoints/last.ckpt")],
@@ -102,5 +102,5 @@ def test_a_checkpoint_of_another_model_is_a_clear_mismatch(tmp_path):
     train(RUN, tmp_path / "a")  # the quickstart MLP GAN
     with pytest.raises(ConfigError, match=r"model\.[a-z_]+=.* there, .* here"):
         train(
-            [*RUN, "model.g_hidden=32", f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"], tmp_path / "b"
+            [*RUN, "system.nets.g_hidden=32", f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"], tmp_path / "b"
         )

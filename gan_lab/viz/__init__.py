@@ -1,0 +1,1 @@
+"""Pictures of what a system makes: sample grids and 2D scatter plots, progress and latent-walk videos."""

@@ -1,0 +1,106 @@
+"""The latent GAN system: its phases, the recipe pieces inside a real training run, and the tool protocol."""
+
+import pytest
+import torch
+from hydra.utils import instantiate
+from conftest import PROGRESS, TINY, compose_run, shared, train
+
+from gan_lab.objectives import R1
+from gan_lab.systems import load_system, read_checkpoint
+from gan_lab.training.run import build
+
+RECIPE = ["loss=hinge", "penalty=r1", "system.nets.spectral_norm=true", "ema=default", "augment=diffaugment"]
+
+
+def tiny_dcgan(faces, tmp_path, extra=()):
+    overrides = ["experiment=dcgan_anime", f"dataset.root={faces}", "dataset.image_size=32", "metrics=none",
+                 "system.nets.ngf=8", "system.nets.ndf=8", *TINY, *extra]  # fmt: skip
+    return overrides
+
+
+def one_step_system(faces, tmp_path, extra=()):
+    """A built system and one real batch, for phase-level checks outside a Trainer."""
+    cfg = compose_run(tiny_dcgan(faces, tmp_path, extra), tmp_path)
+    datamodule = instantiate(cfg.dataset)
+    system = build(cfg, datamodule)
+    datamodule.setup("fit")
+    batch = next(iter(torch.utils.data.DataLoader(datamodule.train_set, batch_size=8)))
+    return system, batch
+
+
+def test_augmentation_reaches_every_discriminator_input_through_one_place(faces, tmp_path):
+    system, (real, _) = one_step_system(faces, tmp_path, ["augment=diffaugment"])
+    seen = []
+    augment = system.augment
+    system.augment = lambda x: seen.append(x.shape) or augment(x)
+    fake = system.generator(torch.randn(8, system.nz))
+    system.discriminator_loss(real, None)  # D main: real and fake
+    system.generator_loss(8)  # G main: fake
+    assert len(seen) == 3
+    # the penalty's closure goes through the same place
+    R1()(lambda x: system.discriminate(x, None), real, fake)
+    assert len(seen) == 4
+
+
+def test_the_generator_learns_through_diffaugment(faces, tmp_path):
+    system, _ = one_step_system(faces, tmp_path, ["augment=diffaugment"])
+    system.generator_loss(8).backward()
+    grads = [p.grad for p in system.generator.parameters()]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+@pytest.fixture(scope="module")
+def recipe_run(faces, tmp_path_factory):
+    out = tmp_path_factory.mktemp("recipe")
+    overrides = tiny_dcgan(faces, out, [*RECIPE, "system.penalty.every=2", "train.steps=4", "samples.every=2"])
+    return train(overrides, out), out
+
+
+def test_a_run_with_the_whole_recipe_trains_and_writes_its_grids(recipe_run):
+    metrics, out = recipe_run
+    assert metrics["steps"] == 4
+    assert {"loss/d", "loss/g", "d/real", "d/fake"} <= set(metrics["final"])
+    assert "loss/d_penalty" not in metrics["final"]  # step 3 (0-based) is not a penalty step with every=2
+    assert sorted(p.name for p in (out / "samples").glob("step_*.png")) == ["step_000002.png",
+                                                                             "step_000004.png"]
+    assert all((out / "samples" / name).is_file() for name in PROGRESS)
+
+
+def test_the_ema_generator_is_saved_and_sampling_uses_it(recipe_run, faces):
+    _, out = recipe_run
+    checkpoint, run = read_checkpoint(out / "checkpoints" / "last.ckpt")
+    assert any(k.startswith("generator_ema.") for k in checkpoint["state_dict"])
+    system = load_system(checkpoint, run, (3, 32, 32))
+    with_ema = system.sample(4, seed=1)
+    system.sample_with_ema = False
+    raw = system.sample(4, seed=1)
+    assert with_ema.shape == raw.shape == (4, 3, 32, 32)
+    assert not torch.equal(with_ema, raw)  # two different networks by now
+    assert torch.equal(system.sample(4, seed=1), raw)  # and the same seed, the same samples
+
+
+def test_the_lazy_penalty_runs_only_on_its_steps(faces, tmp_path, monkeypatch):
+    calls = []
+    original = R1.__call__
+    monkeypatch.setattr(R1, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
+    train(tiny_dcgan(faces, tmp_path, ["penalty=r1", "system.penalty.every=2", "train.steps=5"]), tmp_path)
+    assert len(calls) == 3  # steps 0, 2, 4 of 0..4
+
+
+def test_spectral_norm_holds_the_discriminator_layers_near_one(recipe_run):
+    _, out = recipe_run
+    checkpoint, run = read_checkpoint(out / "checkpoints" / "last.ckpt")
+    system = load_system(checkpoint, run, (3, 32, 32))
+    for name, module in system.discriminator.named_modules():
+        if isinstance(module, torch.nn.Conv2d):
+            assert hasattr(module, "parametrizations"), name
+            top = torch.linalg.matrix_norm(module.weight.flatten(1), ord=2)
+            assert top == pytest.approx(1.0, abs=0.15), name  # a few power iterations only
+
+
+def test_whole_recipe_on_real_anime_faces_trains(tmp_path):
+    faces = shared("anime-faces")
+    metrics = train(["experiment=dcgan_anime", f"dataset.root={faces}", *RECIPE, "metrics=none",
+                     "train.steps=3", "dataset.batch_size=16", "dataset.num_workers=0", "samples.every=null",
+                     "checkpoint.every=null"], tmp_path)  # fmt: skip
+    assert metrics["steps"] == 3 and all(torch.isfinite(torch.tensor(v)) for v in metrics["final"].values())
