@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from PIL import Image
 
+from gan_lab.nets import latent_noise
 from gan_lab.paths import config_dir
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -34,6 +36,23 @@ TINY = [
 
 
 PROGRESS = ["progress.gif", "progress.mp4"]  # what a run with two or more sample grids ends by writing
+
+
+class FunctionSampler:
+    """Stands where a system does for the evaluator (its `sample_batches` and `device`), with samples made by
+    `make(z, y)` from seeded noise: lets a test score a generator it wrote by hand."""
+
+    device = torch.device("cpu")
+
+    def __init__(self, make, nz: int, num_classes: int = 0) -> None:
+        self.make, self.nz, self.num_classes = make, nz, num_classes
+
+    def sample_batches(self, n: int, seed: int, labels=None, batch_size: int = 500):
+        z = latent_noise(n, self.nz, seed)
+        y = torch.arange(n) % self.num_classes if self.num_classes else None
+        for start in range(0, n, batch_size):
+            part = y[start : start + batch_size] if y is not None else None
+            yield self.make(z[start : start + batch_size], part), part
 
 
 def shared(name: str) -> Path:
@@ -67,7 +86,7 @@ def train(overrides: list[str], out: Path) -> dict:
 def cli(
     args: list[str], cwd: Path, env: dict | None = None, timeout: int = 300, module: str = "gan_lab"
 ) -> subprocess.CompletedProcess:
-    """Run `python -m MODULE ARGS` (gan_lab, gan_lab.cli.evaluate, gan_lab.generate) in `cwd` as a user would."""
+    """Run `python -m MODULE ARGS` (gan_lab, gan_lab.cli.evaluate, ...) in `cwd` as a user would."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "0", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", module, *args],

@@ -8,9 +8,9 @@ import torch
 from conftest import TINY, cli, compose_run, train
 from hydra.utils import instantiate
 
-from gan_lab.studies.augmentation import markdown_table, summarise
 from gan_lab.data.synthetic import labels_of, per_class_subset
 from gan_lab.errors import ConfigError
+from gan_lab.studies.augmentation import markdown_table, summarise
 
 MNIST = ["experiment=classifier_mnist", "dataset.download=false", "dataset.val_size=0"]
 

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import TINY, cli, shared, train
+from conftest import TINY, FunctionSampler, cli, shared, train
 from omegaconf import OmegaConf
 
 from gan_lab.data import MNISTDataModule
@@ -136,8 +136,8 @@ def test_conditional_accuracy_is_high_for_the_asked_digits_and_chance_for_ignore
             counters[c] += 1
         return torch.stack(out)
 
-    perfect = evaluator(lambda z, y: real_digit_of(y), 4, torch.device("cpu"))["conditional_accuracy"]
-    ignoring = evaluator(lambda z, y: real_digit_of(torch.full_like(y, 3)), 4, torch.device("cpu"))
+    perfect = evaluator(FunctionSampler(lambda z, y: real_digit_of(y), 4, 10))["conditional_accuracy"]
+    ignoring = evaluator(FunctionSampler(lambda z, y: real_digit_of(torch.full_like(y, 3)), 4, 10))
     assert perfect > 0.97  # the bundled classifier's test accuracy is 99.2%
     assert ignoring["conditional_accuracy"] == pytest.approx(0.1, abs=0.01)  # labels balanced: 1 in 10 is a 3
     unconditional = Evaluator(cfg, dm, num_samples=500, batch_size=100, seed=0)

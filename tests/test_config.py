@@ -1,7 +1,6 @@
 import pytest
-from conftest import EXPERIMENTS, compose_run
-
 import torch
+from conftest import EXPERIMENTS, compose_run
 from hydra.utils import instantiate
 
 from gan_lab.config.validate import validate
@@ -26,8 +25,19 @@ def test_experiment_composes_and_validates(tmp_path, experiment):
 
 GROUP_OPTIONS = [
     (group, path.stem)
-    for group in ("dataset", "system", "model", "optimizer", "loss", "penalty", "augment", "ema", "trainer",
-                  "logger", "metrics")
+    for group in (
+        "dataset",
+        "system",
+        "model",
+        "optimizer",
+        "loss",
+        "penalty",
+        "augment",
+        "ema",
+        "trainer",
+        "logger",
+        "metrics",
+    )
     for path in sorted((config_dir() / group).glob("*.yaml"))
 ]
 
@@ -63,7 +73,9 @@ def test_the_generators_settings_set_both_networks_and_ttur_splits_them(tmp_path
     cfg = compose_run(["system.optimizers.generator.lr=1e-3"], tmp_path)
     optimizers = cfg.system.optimizers
     assert optimizers.generator.lr == optimizers.discriminator.lr == 1e-3
-    cfg = compose_run(["system.optimizers.generator.lr=1e-4", "system.optimizers.discriminator.lr=4e-4"], tmp_path)
+    cfg = compose_run(
+        ["system.optimizers.generator.lr=1e-4", "system.optimizers.discriminator.lr=4e-4"], tmp_path
+    )
     assert (cfg.system.optimizers.generator.lr, cfg.system.optimizers.discriminator.lr) == (1e-4, 4e-4)
 
 
@@ -93,7 +105,10 @@ def test_values_that_cannot_work_are_named(tmp_path, override, message):
     "override,message",
     [
         ("system.n_critic=0", r"^system.n_critic=0 cannot work: use an integer >= 1"),
-        ("system.optimizers.discriminator.lr=-1", r"^system.optimizers.discriminator.lr=-1(\.0)? cannot work"),
+        (
+            "system.optimizers.discriminator.lr=-1",
+            r"^system.optimizers.discriminator.lr=-1(\.0)? cannot work",
+        ),
     ],
 )
 def test_system_values_that_cannot_work_are_named_when_it_is_built(tmp_path, override, message):

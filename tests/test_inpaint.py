@@ -14,14 +14,14 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
 from PIL import Image
 
-from gan_lab.systems import load_system, read_checkpoint
-from gan_lab.paths import config_dir
-from gan_lab.errors import ConfigError
 from gan_lab.cli.inpaint import inpaint
-from gan_lab.studies.inpainting.semantic import context_weights, semantic_inpaint
+from gan_lab.errors import ConfigError
+from gan_lab.paths import config_dir
 from gan_lab.studies.inpainting.baselines import classical_fill, diffusion_fill, mean_fill
 from gan_lab.studies.inpainting.masks import center_mask, make_mask
 from gan_lab.studies.inpainting.scores import PSNR_CAP, hole_psnr, hole_ssim
+from gan_lab.studies.inpainting.semantic import context_weights, semantic_inpaint
+from gan_lab.systems import read_checkpoint
 
 SMALL = ("system.nets.ngf=8", "system.nets.ndf=8", "metrics=none")
 
@@ -110,11 +110,12 @@ def test_classical_fill_is_telea_with_opencv_and_diffusion_without(monkeypatch):
 def test_the_latent_search_lowers_the_loss_and_keeps_the_known_pixels(gan_ckpt):
     checkpoint, run = read_checkpoint(gan_ckpt)
     datamodule = instantiate(run.dataset)
-    nets = load_nets(checkpoint, run, datamodule.data_shape)
+    system = load_system(checkpoint, run, datamodule.data_shape)
     images = torch.stack([datamodule.load("test")[i][0] for i in range(3)])
     known = make_mask("center", 3, 28, 0.5, 0.8, seed=0)
-    z = torch.randn(3, 2, nets.nz, generator=torch.Generator().manual_seed(0))
-    filled, losses = semantic_inpaint(nets.generator, nets.discriminator, images, known, z, 10, 0.1, 0.003, 7)
+    z = torch.randn(3, 2, system.nz, generator=torch.Generator().manual_seed(0))
+    generator, discriminator = system.networks["generator"], system.networks["discriminator"]
+    filled, losses = semantic_inpaint(generator, discriminator, images, known, z, 10, 0.1, 0.003, 7)
     assert len(losses) == 10 and losses[-1] < losses[0]
     keep = known.expand_as(images)
     assert torch.equal(filled[keep], images[keep])
@@ -128,7 +129,7 @@ def save_gray(path, pixels: np.ndarray):
 
 def refused(cfg, monkeypatch, match: str) -> None:
     """`inpaint(cfg)` raises ConfigError matching `match`, and before any optimisation."""
-    monkeypatch.setattr("gan_lab.inpaint.semantic_inpaint", lambda *a, **k: pytest.fail("optimisation ran"))
+    monkeypatch.setattr("gan_lab.cli.inpaint.semantic_inpaint", lambda *a, **k: pytest.fail("optimisation ran"))
     with pytest.raises(ConfigError, match=match):
         inpaint(cfg)
 

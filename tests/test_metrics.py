@@ -17,6 +17,7 @@ from gan_lab.metrics.modes import kl_to_uniform, mixture_modes, stacked_mnist_mo
 from gan_lab.metrics.scores import (
     _kth_neighbour_radius,
     frechet_distance,
+    image_scores,
     inception_score,
     kernel_distance,
     precision_recall,
@@ -51,9 +52,16 @@ def test_kid_is_near_zero_on_one_distribution_and_positive_between_two():
     assert apart > 20 * max(abs(same), 1e-4)
 
 
-def test_kid_accepts_fewer_samples_than_the_default_subset():
-    mean, _ = kernel_distance(torch.randn(50, 4), torch.randn(60, 4))
-    assert math.isfinite(mean)
+def test_kid_accepts_fewer_samples_than_the_default_subset_and_reports_no_std_then():
+    a, b = torch.randn(50, 4), torch.randn(60, 4)
+    mean, std = kernel_distance(a, b)
+    assert math.isfinite(mean) and std is None  # every subset would be the whole set: no spread to report
+    # computed once on the whole set: the same as one subset of all of it
+    assert mean == pytest.approx(kernel_distance(a, b, subset_size=50, subsets=1)[0], rel=1e-6)
+    names = image_scores(["kid"], torch.randn(40, 4), torch.randn(40, 4), torch.zeros(40, 3), "classifier")
+    assert set(names) == {"kid_classifier"}
+    _, spread = kernel_distance(torch.randn(300, 4), torch.randn(300, 4), subset_size=100, subsets=20)
+    assert spread is not None and spread > 0
 
 
 def test_inception_score_bounds():

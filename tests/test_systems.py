@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from hydra.utils import instantiate
 from conftest import PROGRESS, TINY, compose_run, shared, train
+from hydra.utils import instantiate
 
 from gan_lab.objectives import R1
 from gan_lab.systems import load_system, read_checkpoint
@@ -52,7 +52,9 @@ def test_the_generator_learns_through_diffaugment(faces, tmp_path):
 @pytest.fixture(scope="module")
 def recipe_run(faces, tmp_path_factory):
     out = tmp_path_factory.mktemp("recipe")
-    overrides = tiny_dcgan(faces, out, [*RECIPE, "system.penalty.every=2", "train.steps=4", "samples.every=2"])
+    overrides = tiny_dcgan(
+        faces, out, [*RECIPE, "system.penalty.every=2", "train.steps=4", "samples.every=2"]
+    )
     return train(overrides, out), out
 
 
@@ -61,8 +63,10 @@ def test_a_run_with_the_whole_recipe_trains_and_writes_its_grids(recipe_run):
     assert metrics["steps"] == 4
     assert {"loss/d", "loss/g", "d/real", "d/fake"} <= set(metrics["final"])
     assert "loss/d_penalty" not in metrics["final"]  # step 3 (0-based) is not a penalty step with every=2
-    assert sorted(p.name for p in (out / "samples").glob("step_*.png")) == ["step_000002.png",
-                                                                             "step_000004.png"]
+    assert sorted(p.name for p in (out / "samples").glob("step_*.png")) == [
+        "step_000002.png",
+        "step_000004.png",
+    ]
     assert all((out / "samples" / name).is_file() for name in PROGRESS)
 
 

@@ -9,7 +9,6 @@ from hydra.utils import instantiate
 from pytorch_lightning.callbacks import RichProgressBar
 
 from gan_lab.training.callbacks import StepProgressBar
-from gan_lab.errors import ConfigError
 from gan_lab.training.run import build
 
 
@@ -41,7 +40,9 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
 
 def test_steps_count_generator_updates_whatever_n_critic(tmp_path):
     out = tmp_path / "run"
-    metrics = train(["train.steps=4", "system.n_critic=3", "samples.every=null", "checkpoint.every=null"], out)
+    metrics = train(
+        ["train.steps=4", "system.n_critic=3", "samples.every=null", "checkpoint.every=null"], out
+    )
     checkpoint = load(out / "checkpoints" / "last.ckpt")
     assert metrics["steps"] == 4 and checkpoint["system"]["steps_done"] == 4
     assert checkpoint["global_step"] == 16  # Lightning's count: 3 D + 1 G optimizer steps per batch
@@ -53,7 +54,16 @@ def test_csv_log_uses_generator_steps_and_holds_the_logged_values(tmp_path):
     train(["train.steps=23", "system.n_critic=2", "trainer.log_every_n_steps=5"], out)
     lines = (out / "csv" / "metrics.csv").read_text().splitlines()
     header = lines[0].split(",")
-    for key in ("loss/d", "loss/g", "d/real", "d/fake", "lr/generator", "lr/discriminator", "perf/img_per_sec", "step"):
+    for key in (
+        "loss/d",
+        "loss/g",
+        "d/real",
+        "d/fake",
+        "lr/generator",
+        "lr/discriminator",
+        "perf/img_per_sec",
+        "step",
+    ):
         assert key in header, key
     rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
     # Generator steps (not Lightning's global_step, 69 here): every 5th, and the last whatever train.steps is.
@@ -69,10 +79,11 @@ def test_bf16_mixed_trains_on_cpu(tmp_path):
 def test_grad_clip_bounds_each_update(tmp_path, clip):
     # Plain SGD with lr=1 moves each network by exactly its (clipped) gradient: the step size shows the clip.
     clip_value = clip or "null"
-    overrides = ["optimizer=sgd", "system.optimizers.generator.lr=1", "optimizer.momentum=0", f"system.grad_clip={clip_value}"]
+    sgd = ["optimizer=sgd", "system.optimizers.generator.lr=1", "system.optimizers.generator.momentum=0"]
+    overrides = [*sgd, f"system.grad_clip={clip_value}"]
     cfg = compose_run([*overrides, "train.steps=1"], tmp_path / "init")
     pl.seed_everything(cfg.seed)
-    initial = build_model(cfg, instantiate(cfg.dataset))
+    initial = build(cfg, instantiate(cfg.dataset))
     train([*overrides, "train.steps=1"], tmp_path / "run")
     trained = load(tmp_path / "run/checkpoints/last.ckpt")["state_dict"]
     for net in ("generator", "discriminator"):
@@ -117,7 +128,7 @@ def test_checkpoint_keeps_config_and_fixed_noise(tmp_path):
     checkpoint = load(tmp_path / "run/checkpoints/last.ckpt")
     assert checkpoint["gan_lab"]["config"]["experiment_name"] == "quickstart"
     assert checkpoint["state_dict"]["fixed_z"].shape == (16, 2)
-    assert "rng_states" in checkpoint and len(checkpoint["optimizer_states"]) == 2
+    assert "rng_states" in checkpoint["system"] and len(checkpoint["optimizer_states"]) == 2
 
 
 def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monkeypatch):
@@ -139,12 +150,16 @@ def test_a_failed_checkpoint_write_leaves_the_previous_one_intact(tmp_path, monk
     assert load(path)["system"]["steps_done"] == 2
 
 
-def test_resuming_with_another_n_critic_is_refused(tmp_path):
+def test_the_step_is_the_systems_own_count_whatever_n_critic_was(tmp_path):
+    """Lightning's global_step counts optimizer steps (n_critic + 1 per step); the step a user sees is the
+    system's own counter, so a run resumed with another n_critic goes on counting generator updates."""
     out = tmp_path / "run"
-    train(["train.steps=2"], out)
-    with pytest.raises(ConfigError, match="system.n_critic=2 differs"):
-        resume = f"ckpt_path={out / 'checkpoints/last.ckpt'}"
-        train(["train.steps=4", "system.n_critic=2", resume], tmp_path / "b")
+    train(["train.steps=2", "system.n_critic=3"], out)
+    checkpoint = load(out / "checkpoints/last.ckpt")
+    assert checkpoint["system"]["steps_done"] == 2 and checkpoint["global_step"] == 8
+    resume = f"ckpt_path={out / 'checkpoints/last.ckpt'}"
+    metrics = train(["train.steps=4", "system.n_critic=1", resume], tmp_path / "b")
+    assert metrics["steps"] == 4 and load(tmp_path / "b/checkpoints/last.ckpt")["system"]["steps_done"] == 4
 
 
 @pytest.mark.parametrize(
@@ -170,7 +185,7 @@ def test_channels_last_is_the_default_for_image_models_only(tmp_path, mnist_idx,
     def built(experiment: str):
         overrides = [f"experiment={experiment}", *data_overrides(experiment, mnist_idx, faces)]
         cfg = compose_run(overrides, tmp_path)
-        return build_model(cfg, instantiate(cfg.dataset))
+        return build(cfg, instantiate(cfg.dataset))
 
     dcgan, mlp = built("dcgan_mnist"), built("quickstart")
     assert dcgan.channels_last and not mlp.channels_last  # 2D points have no layout: the default leaves them

@@ -10,9 +10,9 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig
 from PIL import Image
 
-from gan_lab.paths import config_dir
-from gan_lab.errors import ConfigError
 from gan_lab.cli.generate import generate
+from gan_lab.errors import ConfigError
+from gan_lab.paths import config_dir
 from gan_lab.viz.animation import latent_walk, slerp
 
 SMALL_DCGAN = ["dataset.download=false", "system.nets.ngf=8", "system.nets.ndf=8", "metrics=none", *TINY]

@@ -91,10 +91,12 @@ def check_devices(cfg: DictConfig) -> None:
     gpus = torch.cuda.is_available()
     if accelerator in ("gpu", "cuda") and not gpus:
         raise ConfigError(
-            f"trainer.accelerator={accelerator}: this machine has no GPU that torch can use. For DDP over CPU "
-            "processes use trainer=ddp_cpu; for one process, trainer=default."
+            f"trainer.accelerator={accelerator}: this machine has no GPU that torch can use. For DDP over "
+            "CPU processes use trainer=ddp_cpu; for one process, trainer=default."
         )
-    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not gpus and not torch.backends.mps.is_available())
+    on_cpu = accelerator == "cpu" or (
+        accelerator == "auto" and not gpus and not torch.backends.mps.is_available()
+    )
     if precision == "16-mixed" and on_cpu:
         raise ConfigError(
             "trainer.precision=16-mixed needs a GPU (fp16 autocast with a gradient scaler); on this CPU use "

@@ -40,8 +40,8 @@ class DataModule(pl.LightningDataModule):
     `ResumableSampler`, so a run is as long as `train.steps` says and resumes mid-stream.
 
     For labelled data, `per_class` keeps only that many training samples of each class (picked by `seed`),
-    and `synthetic` (a file of a conditional GAN's samples) adds `synthetic_ratio` generated samples per real training
-    sample, with their labels: the GAN data-augmentation study.
+    and `synthetic` (a file of a conditional GAN's samples) adds `synthetic_ratio` generated samples per real
+    training sample, with their labels: the GAN data-augmentation study.
 
     `on_device` keeps the whole training split on the accelerator (as float32 samples, see `_split_on`) and
     draws batches there (`DeviceBatches`) instead of through a DataLoader: for small datasets, whose loading

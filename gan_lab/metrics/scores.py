@@ -32,18 +32,25 @@ def frechet_distance(real: Tensor, fake: Tensor) -> float:
 
 def kernel_distance(
     real: Tensor, fake: Tensor, subset_size: int = 1000, subsets: int = 100
-) -> tuple[float, float]:
-    """KID (unbiased MMD^2, cubic kernel) as mean and std over random subsets, by torchmetrics."""
+) -> tuple[float, float | None]:
+    """KID (unbiased MMD^2, cubic kernel) as mean and std over random subsets, by torchmetrics.
+
+    When there are no more samples than `subset_size`, every subset is the whole set: KID is computed once
+    and its std is None (not reported), since the spread of identical subsets measures nothing but the
+    order of floating-point sums.
+    """
+    size = min(subset_size, len(real), len(fake))
+    whole = size == min(len(real), len(fake))
     kid = KernelInceptionDistance(
         feature=Precomputed(real.shape[1]),
-        subsets=subsets,
-        subset_size=min(subset_size, len(real), len(fake)),
+        subsets=1 if whole else subsets,
+        subset_size=size,
         sync_on_compute=False,
     )
     kid.update(real, real=True)
     kid.update(fake, real=False)
     mean, std = kid.compute()
-    return float(mean), float(std)
+    return float(mean), None if whole else float(std)
 
 
 def inception_score(logits: Tensor, splits: int = 10) -> tuple[float, float]:
@@ -102,5 +109,6 @@ def image_scores(
     }
     scores: dict[str, float] = {}
     for name in names:
-        scores.update(zip(image_metric_names(name, extractor), compute[name](), strict=True))
+        values = zip(image_metric_names(name, extractor), compute[name](), strict=True)
+        scores.update({k: v for k, v in values if v is not None})  # a std that measures nothing is left out
     return scores

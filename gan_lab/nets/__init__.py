@@ -33,7 +33,7 @@ def latent_noise(
 
 def prepare(nets: list[nn.Module], channels_last: bool, compile: bool) -> None:
     """The `train.channels_last` and `train.compile` switches, applied in place: the one place networks are
-    laid out and compiled, for training and for every tool that loads them (the same kernels, same numbers)."""
+    laid out and compiled, for training and for every tool that loads them (same kernels, same numbers)."""
     for net in nets:
         if channels_last:
             net.to(memory_format=torch.channels_last)

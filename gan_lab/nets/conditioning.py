@@ -55,7 +55,7 @@ def projected(main: nn.Sequential, x: Tensor, y: Tensor | None, embed: nn.Embedd
 
 
 def refuse_packed_labels(pack: int, num_classes: int) -> None:
-    """Packing joins samples of different labels into one D input: a projection D has no single label for it."""
+    """Packing joins samples of different labels into one D input, which a projection D has no label for."""
     if pack > 1 and num_classes:
         raise ConfigError(
             f"system.nets.pack={pack} with a class-conditional model: a packed input mixes labels. "

@@ -81,8 +81,8 @@ class MinibatchStd(nn.Module):
         group = min(self.group_size, batch)
         if batch % group:
             raise ConfigError(
-                f"system.nets.minibatch_std={self.group_size} needs a batch divisible by the group size {group}, "
-                f"got a batch of {batch}: set dataset.batch_size to a multiple of {group}."
+                f"system.nets.minibatch_std={self.group_size} needs a batch divisible by the group size "
+                f"{group}, got a batch of {batch}: set dataset.batch_size to a multiple of {group}."
             )
         if channels % self.num_channels:
             raise ValueError(

@@ -7,7 +7,8 @@ A *system* is the LightningModule of one family of training (the latent GAN, the
 - `networks`: its named networks (`generator`, `discriminator`, ...), the ones its optimizers train;
 - `sample(n, seed, labels=...)`: samples in the data's shape (EMA weights when the run has them);
 - `visuals()`: what a sample grid shows;
-- `num_classes`: how many labels its samples can be asked for (0: none).
+- `num_classes`: how many labels its samples can be asked for (0: none);
+- `generative`: whether it makes samples at all (the classifier does not).
 
 Logging cadence and the last-step stop live in the `StepBookkeeping` callback: a `training_step` returns its
 scalars and does nothing else with them.
@@ -51,6 +52,7 @@ class System(pl.LightningModule):
     """
 
     num_classes: int = 0
+    generative = False  # whether it makes samples: sample grids and generator metrics apply
 
     def __init__(
         self,
@@ -63,7 +65,9 @@ class System(pl.LightningModule):
         for name, factory in optimizers.items():
             lr = getattr(factory, "keywords", {}).get("lr")
             if lr is not None and not lr > 0:
-                raise ConfigError(f"system.optimizers.{name}.lr={lr} cannot work: use a positive learning rate.")
+                raise ConfigError(
+                    f"system.optimizers.{name}.lr={lr} cannot work: use a positive learning rate."
+                )
         self.automatic_optimization = False
         self.optimizer_factories, self.seed = dict(optimizers), seed
         self.grad_clip, self.channels_last = grad_clip, channels_last
@@ -92,9 +96,9 @@ class System(pl.LightningModule):
         """`n` samples from noise fixed by `seed` (the same seed gives the same samples), on the CPU."""
         return torch.cat([s.cpu() for s, _ in self.sample_batches(n, seed, labels, batch_size)])
 
-    def visuals(self) -> Visual | None:
-        """What the sample grids show; None: this system draws none."""
-        return None
+    def visuals(self) -> Visual:
+        """What the sample grids show (generative systems)."""
+        raise ConfigError(f"this is a {type(self).__name__} run: it makes no samples to show.")
 
     # --- optimization ------------------------------------------------------------------------------------
 
@@ -105,9 +109,7 @@ class System(pl.LightningModule):
                 f"system.optimizers has {sorted(unknown)}: name one optimizer per network "
                 f"({', '.join(self.networks)})."
             )
-        optimizers = [
-            self.optimizer_factories[name](net.parameters()) for name, net in self.networks.items()
-        ]
+        optimizers = [self.optimizer_factories[name](net.parameters()) for name, net in self.networks.items()]
         self._configured_lrs = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
         return optimizers
 

@@ -69,7 +69,7 @@ def _shape_settings(config: DictConfig) -> dict:
     system = OmegaConf.to_container(config.system, resolve=True)
     flat = {}
     for k, v in system.items():
-        for sub, value in (v.items() if isinstance(v, dict) else [(None, v)]):
+        for sub, value in v.items() if isinstance(v, dict) else [(None, v)]:
             flat[f"system.{k}" + (f".{sub}" if sub else "")] = value
     dataset = {k: OmegaConf.select(config, f"dataset.{k}") for k in ("image_size", "channels")}
     return flat | {f"dataset.{k}": v for k, v in dataset.items()}

@@ -25,6 +25,8 @@ class LatentGAN(System):
     (with the last critic update, when the penalty is due), G main, EMA update.
     """
 
+    generative = True
+
     def __init__(
         self,
         nets: Callable[..., GANNets],

@@ -223,9 +223,9 @@ def run(cfg: DictConfig) -> dict:
     callbacks = [throughput, StepBookkeeping(steps, throughput), StepProgressBar(steps)]
     # Before every callback that writes a checkpoint: a diverged network is never saved.
     callbacks.append(DivergenceGuard(cfg.checkpoint.every, cfg.eval.every, steps))
-    if system.visuals() is not None:
+    if system.generative:
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
-    evaluation = build_evaluation(cfg, datamodule, system, out)
+    evaluation = build_evaluation(cfg, datamodule, system, out) if system.generative else None
     if evaluation is not None:
         callbacks.append(evaluation)
     # Last, so that last.ckpt holds this step's evaluation too.

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import TINY, cli, compose_run, train
 
 from gan_lab.config.validate import check_devices
 from gan_lab.errors import ConfigError
 from gan_lab.systems import read_checkpoint
-from conftest import TINY, cli, compose_run, train
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,9 @@ def bad_files(last_ckpt, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("kind", ["truncated", "text"])
 def test_a_file_that_is_no_checkpoint_is_refused_in_one_line(bad_files, kind):
-    with pytest.raises(ConfigError, match=r"is not a readable checkpoint .*Pass a run's checkpoints/last.ckpt"):
+    with pytest.raises(
+        ConfigError, match=r"is not a readable checkpoint .*Pass a run's checkpoints/last.ckpt"
+    ):
         read_checkpoint(bad_files[kind], key="ckpt_path")
 
 
@@ -64,7 +66,9 @@ def test_a_checkpoint_of_the_older_layout_is_refused_naming_its_version(last_ckp
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the case is a machine without GPUs")
 def test_ddp_on_a_machine_without_gpus_points_to_ddp_cpu(tmp_path):
-    with pytest.raises(ConfigError, match=r"^trainer.accelerator=gpu: this machine has no GPU.*trainer=ddp_cpu"):
+    with pytest.raises(
+        ConfigError, match=r"^trainer.accelerator=gpu: this machine has no GPU.*trainer=ddp_cpu"
+    ):
         check_devices(compose_run(["trainer=ddp"], tmp_path))
 
 

@@ -12,10 +12,10 @@ from conftest import cli, compose_run
 from hydra.errors import ConfigCompositionException
 from pytorch_lightning.loggers import WandbLogger
 
+from gan_lab.config.schema import accepted
 from gan_lab.config.validate import validate
 from gan_lab.data import GaussianGridDataModule, MNISTDataModule
 from gan_lab.errors import ConfigError
-from gan_lab.config.schema import accepted
 
 
 def composition_error(overrides: list[str], tmp_path: Path) -> str:
@@ -95,7 +95,10 @@ def test_an_unknown_key_or_wrong_type_in_an_override_fails_at_composition(tmp_pa
             ["penalty=r1", "+system.penalty.gamma=2"],
             r"^system.penalty.gamma is not a setting of gan_lab.objectives.R1: it takes",
         ),
-        (["+system.n_critc=2"], r"^system.n_critc is not a setting of gan_lab.systems.LatentGAN: did you mean n_critic"),
+        (
+            ["+system.n_critc=2"],
+            r"^system.n_critc is not a setting of gan_lab.systems.LatentGAN: did you mean n_critic",
+        ),
     ],
 )
 def test_an_unknown_key_is_named_with_the_closest_valid_ones(tmp_path, overrides, message):

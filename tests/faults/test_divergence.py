@@ -41,7 +41,9 @@ def test_a_non_finite_loss_is_named_with_its_value(two_good_steps):
     out, last = two_good_steps
     with pytest.raises(Diverged, match=r"diverged at step \d: loss/[dg] is (nan|inf|-inf)"):
         # Finite but huge weights: the loss overflows at the next step, before any weight does.
-        train([*RUN, "system.optimizers.discriminator.lr=1e30", "checkpoint.every=null", "ckpt_path=last"], out)
+        train(
+            [*RUN, "system.optimizers.discriminator.lr=1e30", "checkpoint.every=null", "ckpt_path=last"], out
+        )
     assert load(last)["system"]["steps_done"] == 2
 
 

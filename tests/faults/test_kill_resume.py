@@ -20,8 +20,9 @@ RUN = ["train.steps=60", "samples.every=null", "metrics=none", "logger=none", "d
 def weights(path: Path) -> dict:
     """Everything a run's future depends on: networks, optimizer moments, step, RNG states."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    system = checkpoint["system"]
     return {"state_dict": checkpoint["state_dict"], "optimizers": checkpoint["optimizer_states"],
-            "step": checkpoint["system"]["steps_done"], "rng": checkpoint["system"]["rng_states"]}  # fmt: skip
+            "step": system["steps_done"], "rng": system["rng_states"]}  # fmt: skip
 
 
 def assert_identical(a: Path, b: Path) -> None:

@@ -23,8 +23,16 @@ def test_failed_jobs_do_not_stop_the_sweep_and_are_summarised(tmp_path, launcher
     result = cli(["--multirun", *RUN, JOBS, *LAUNCHERS[launcher], "hydra.sweep.dir=sweep"], tmp_path)
     assert result.returncode != 0  # a sweep with failures does not pass for a success
     summary = result.stderr[result.stderr.index("gan_lab: 2 of 3 jobs failed:") :]
-    assert "job 1 (" in summary and "system.optimizers.discriminator.lr=-1" in summary and "cannot work" in summary
-    assert "job 2 (" in summary and "system.optimizers.discriminator.lr=1e+38" in summary and "diverged at step" in summary
+    assert (
+        "job 1 (" in summary
+        and "system.optimizers.discriminator.lr=-1" in summary
+        and "cannot work" in summary
+    )
+    assert (
+        "job 2 (" in summary
+        and "system.optimizers.discriminator.lr=1e+38" in summary
+        and "diverged at step" in summary
+    )
     assert "job 0" not in summary
 
     sweep = tmp_path / "sweep"
@@ -33,7 +41,9 @@ def test_failed_jobs_do_not_stop_the_sweep_and_are_summarised(tmp_path, launcher
         folder = sweep / str(job)
         # Each job wrote into its own folder only: its overrides, its status, its checkpoint.
         overrides = yaml.safe_load((folder / ".hydra/overrides.yaml").read_text())
-        assert [float(o.split("=")[1]) for o in overrides if o.startswith("system.optimizers.discriminator.lr=")] == [float(value)]
+        assert [
+            float(o.split("=")[1]) for o in overrides if o.startswith("system.optimizers.discriminator.lr=")
+        ] == [float(value)]
         status = json.loads((folder / "job_status.json").read_text())
         assert status["job"] == job and status["status"] == ("done" if job == 0 else "failed")
     assert (sweep / "0/metrics.json").is_file()
@@ -63,7 +73,11 @@ def test_ctrl_c_stops_the_whole_sweep(tmp_path):
     command = [sys.executable, "-m", "gan_lab", "--multirun", *RUN, "train.steps=100000", "seed=0,1",
                "hydra.sweep.dir=sweep"]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         # A shell's background job ignores SIGINT, and its children inherit that: Ctrl-C as in a terminal.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )

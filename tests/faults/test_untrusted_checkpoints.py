@@ -102,5 +102,6 @@ def test_a_checkpoint_of_another_model_is_a_clear_mismatch(tmp_path):
     train(RUN, tmp_path / "a")  # the quickstart MLP GAN
     with pytest.raises(ConfigError, match=r"model\.[a-z_]+=.* there, .* here"):
         train(
-            [*RUN, "system.nets.g_hidden=32", f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"], tmp_path / "b"
+            [*RUN, "system.nets.g_hidden=32", f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"],
+            tmp_path / "b",
         )
