@@ -60,6 +60,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _usage() -> tuple[int, int, int]:
+    """This process's minor page faults, voluntary and involuntary context switches so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt, usage.ru_nvcsw, usage.ru_nivcsw
+
+
+def _window_usage(start: tuple[int, int, int], end: tuple[int, int, int], steps: int) -> dict[str, float]:
+    """Per timed step: page faults (memory the allocator got fresh from the kernel) and context switches
+    (waits, and preemptions by other processes: a loader's workers, a neighbour)."""
+    names = ("minor_faults", "voluntary_switches", "involuntary_switches")
+    return {f"{name}_per_step": (b - a) / steps for name, a, b in zip(names, start, end, strict=True)}
+
+
 def fingerprint(net: torch.nn.Module) -> float:
     """A number that moves when the weights do: tells whether a path trained, and whether two paths started
     from the same weights."""
@@ -119,6 +132,7 @@ def measure_gan_lab(cfg: DictConfig, warmup: int, steps: int, device: torch.devi
                 _sync(device)
                 window["wall" if done == warmup else "wall_end"] = time.perf_counter()
                 window["cpu" if done == warmup else "cpu_end"] = time.process_time()
+                window["usage" if done == warmup else "usage_end"] = _usage()
             if done == warmup + steps:
                 window["images"] = steps * len(batch[0])
                 window["end"] = _nets(pl_module.generator, pl_module.discriminator)
@@ -131,6 +145,7 @@ def measure_gan_lab(cfg: DictConfig, warmup: int, steps: int, device: torch.devi
         "images": window["images"],
         "seconds": window["wall_end"] - window["wall"],
         "cpu_seconds": window["cpu_end"] - window["cpu"],
+        **_window_usage(window["usage"], window["usage_end"], steps),
         "warmup_s": window["wall"] - window["t_start"],
         "start": window["start"],
         "end": window["end"],
@@ -231,15 +246,16 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     for _ in range(warmup):
         step()
     _sync(device)
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu, usage = time.perf_counter(), time.process_time(), _usage()
     for _ in range(steps):
         step()
     _sync(device)
-    wall_end, cpu_end = time.perf_counter(), time.process_time()
+    wall_end, cpu_end, usage_end = time.perf_counter(), time.process_time(), _usage()
     return {
         "images": steps * batch_size,
         "seconds": wall_end - wall,
         "cpu_seconds": cpu_end - cpu,
+        **_window_usage(usage, usage_end, steps),
         "warmup_s": wall - t_start,
         "start": start,
         "end": _nets(generator, discriminator),

@@ -3,8 +3,10 @@
     python benchmarks/profile_step.py                                    # the quickstart MLP GAN
     python benchmarks/profile_step.py experiment=dcgan_mnist data_dir=../shared/data steps=40 rounds=2
 
-Two views, both on the CPU with one torch thread (so that a busy neighbour on a shared machine stretches
-nothing but the wall clock), timed by the process's CPU time:
+Two views, both on the CPU, by default with one torch thread and timed by the process's CPU time (so that a
+busy neighbour on a shared machine stretches nothing but the wall clock); `threads=0 clock=wall` measures as
+a user's run goes instead (one thread per core, wall-clock time), where loader workers and torch's threads
+compete for the cores:
 
 1. cProfile of the steady-state steps of one gan_lab run: milliseconds per step in each part of the step.
    The profiler slows Python code more than the C++ kernels, so read the shares, not the absolute times.
@@ -13,7 +15,8 @@ nothing but the wall clock), timed by the process's CPU time:
    Trainer (Lightning's own cost per step). The gain of a change is measured, not guessed from the profile.
 
 Arguments are key=value: `steps`, `warmup`, `rounds`, `top` (profile rows), `only` (comma-separated
-ablation names), and anything else is an override of conf/train.yaml.
+ablation names), `threads` (torch threads; 0 = torch's default, one per core; default 1), `clock` (cpu, the
+default, or wall), and anything else is an override of conf/train.yaml.
 """
 
 import contextlib
@@ -89,7 +92,7 @@ def arguments(argv: list[str]) -> tuple[dict[str, str], list[str]]:
     ours, overrides = {}, []
     for arg in argv:
         key, _, value = arg.partition("=")
-        if key in ("steps", "warmup", "rounds", "top", "only"):
+        if key in ("steps", "warmup", "rounds", "top", "only", "threads", "clock"):
             ours[key] = value
         else:
             overrides.append(arg)
@@ -110,6 +113,14 @@ def no_logging() -> Iterator[None]:
 def no_progress_bar() -> Iterator[None]:
     """The rich bar never redrawn during the window."""
     with mock.patch.object(callbacks.StepProgressBar, "on_train_batch_end", lambda *args, **kwargs: None):
+        yield
+
+
+@contextlib.contextmanager
+def no_bar_at_all() -> Iterator[None]:
+    """No progress bar in the Trainer at all (with `trainer.enable_progress_bar=false` in EXTRA): not even
+    rich's display and its refresh thread."""
+    with mock.patch.object(train, "StepProgressBar", lambda total_steps: pl.Callback()):
         yield
 
 
@@ -148,19 +159,38 @@ def all_of_them() -> Iterator[None]:
 ABLATIONS: dict[str, Callable[[], contextlib.AbstractContextManager]] = {
     "no_logging": no_logging,
     "no_progress_bar": no_progress_bar,
+    "no_bar_at_all": no_bar_at_all,
     "no_divergence_guard": no_divergence_guard,
     "in_memory_batches": in_memory_batches,
     "all_three_above": all_of_them,
+    # Config changes rather than patches (their overrides in EXTRA): the loader's settings.
+    "no_logger": contextlib.nullcontext,
+    "no_workers": contextlib.nullcontext,
+    "on_device": contextlib.nullcontext,
+}
+EXTRA: dict[str, list[str]] = {
+    "no_bar_at_all": ["+trainer.enable_progress_bar=false"],
+    "no_logger": ["logger=none"],
+    "no_workers": ["dataset.num_workers=0"],  # batches loaded in the main process, between steps
+    "on_device": ["dataset.on_device=true"],  # the split in memory on the device, each batch one indexing
 }
 
 
 # ------------------------------------------------------------------------------------------------ running
 
 
+SECONDS = {"cpu": "cpu_seconds", "wall": "seconds"}  # a bench result's seconds, by clock
+CLOCK = {"clock": "cpu"}  # the clock of this invocation (main sets it)
+
+
+def _now() -> float:
+    return time.process_time() if CLOCK["clock"] == "cpu" else time.perf_counter()
+
+
 def gan_lab_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
     cfg = bench.compose_train([*overrides, f"train.steps={warmup + steps}", f"paths.output_dir={out}"])
     result = bench.measure_gan_lab(cfg, warmup, steps, torch.device("cpu"))
-    return 1000 * result["cpu_seconds"] / steps
+    return 1000 * result[SECONDS[CLOCK["clock"]]] / steps
 
 
 def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
@@ -180,7 +210,7 @@ def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) ->
     class Clock(pl.Callback):  # the bare Trainer's one callback: two clock reads, and the stop
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
             if pl_module.steps_done in (warmup, warmup + steps):
-                clock[str(pl_module.steps_done)] = time.process_time()
+                clock[str(pl_module.steps_done)] = _now()
             trainer.should_stop = pl_module.steps_done >= warmup + steps
 
     def batches() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -200,7 +230,7 @@ def bare_trainer_ms(overrides: list[str], warmup: int, steps: int, out: Path) ->
 def plain_ms(overrides: list[str], warmup: int, steps: int, out: Path) -> float:
     cfg = bench.compose_train([*overrides, f"train.steps={warmup + steps}", f"paths.output_dir={out}"])
     result = bench.measure_plain(cfg, warmup, steps, torch.device("cpu"))
-    return 1000 * result["cpu_seconds"] / steps
+    return 1000 * result[SECONDS[CLOCK["clock"]]] / steps
 
 
 def profile(overrides: list[str], warmup: int, steps: int, out: Path, top: int) -> None:
@@ -236,7 +266,11 @@ def profile(overrides: list[str], warmup: int, steps: int, out: Path, top: int) 
 
 def main(argv: list[str]) -> None:
     ours, overrides = arguments(argv)
-    torch.set_num_threads(1)
+    threads, CLOCK["clock"] = int(ours.get("threads", 1)), ours.get("clock", "cpu")
+    if CLOCK["clock"] not in SECONDS:
+        raise SystemExit(f"clock={CLOCK['clock']}: use cpu or wall")
+    if threads:
+        torch.set_num_threads(threads)
     steps, warmup = int(ours.get("steps", 600)), int(ours.get("warmup", 20))
     rounds, top = int(ours.get("rounds", 3)), int(ours.get("top", 25))
     only = ours.get("only", ",".join(ABLATIONS)).replace("none", "").split(",")
@@ -254,9 +288,11 @@ def main(argv: list[str]) -> None:
             times["bare Trainer"].append(bare_trainer_ms(overrides, warmup, steps, out / f"bare{r}"))
             for name in only:
                 with ABLATIONS[name]():
-                    times[name].append(gan_lab_ms(overrides, warmup, steps, out / f"{name}{r}"))
+                    changed = [*overrides, *EXTRA.get(name, [])]
+                    times[name].append(gan_lab_ms(changed, warmup, steps, out / f"{name}{r}"))
     base, plain = statistics.median(times["gan_lab as is"]), statistics.median(times["plain loop"])
-    print(f"\nAblations: CPU ms per step, median of {rounds} rounds ({' '.join(overrides)})")
+    print(f"\nAblations: {CLOCK['clock']} ms per step, {torch.get_num_threads()} torch threads, median of "
+          f"{rounds} rounds ({' '.join(overrides)})")  # fmt: skip
     print(f"{'variant':24s} {'ms/step':>8s} {'saves ms':>9s} {'plain/this':>11s}")
     for name, values in times.items():
         ms = statistics.median(values)

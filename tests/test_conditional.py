@@ -75,7 +75,7 @@ def cdcgan_run(tmp_path_factory, mnist_idx):
 def test_conditional_training_records_labels_grids_and_conditional_accuracy(cdcgan_run):
     out, metrics = cdcgan_run
     checkpoint = torch.load(out / "checkpoints/last.ckpt", weights_only=True)
-    assert checkpoint["gan_lab"]["config"]["model"]["num_classes"] == 10
+    assert checkpoint["gan_lab"]["config"]["system"]["num_classes"] == 10
     assert checkpoint["state_dict"]["fixed_y"].tolist() == [i % 10 for i in range(20)]
     accuracy = metrics["eval"][-1]["conditional_accuracy"]
     assert 0 <= accuracy <= 1

@@ -21,7 +21,7 @@ from gan_lab.studies.inpainting.baselines import classical_fill, diffusion_fill,
 from gan_lab.studies.inpainting.masks import center_mask, make_mask
 from gan_lab.studies.inpainting.scores import PSNR_CAP, hole_psnr, hole_ssim
 from gan_lab.studies.inpainting.semantic import context_weights, semantic_inpaint
-from gan_lab.systems import read_checkpoint
+from gan_lab.systems import load_system, read_checkpoint
 
 SMALL = ("system.nets.ngf=8", "system.nets.ndf=8", "metrics=none")
 
@@ -129,7 +129,8 @@ def save_gray(path, pixels: np.ndarray):
 
 def refused(cfg, monkeypatch, match: str) -> None:
     """`inpaint(cfg)` raises ConfigError matching `match`, and before any optimisation."""
-    monkeypatch.setattr("gan_lab.cli.inpaint.semantic_inpaint", lambda *a, **k: pytest.fail("optimisation ran"))
+    never = lambda *a, **k: pytest.fail("optimisation ran")  # noqa: E731
+    monkeypatch.setattr("gan_lab.cli.inpaint.semantic_inpaint", never)
     with pytest.raises(ConfigError, match=match):
         inpaint(cfg)
 

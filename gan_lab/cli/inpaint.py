@@ -1,6 +1,6 @@
 """`python -m gan_lab.cli.inpaint ckpt=PATH image=PATH|dataset mask=center|random|PATH out=PATH`: fill the
-holes of images with a GAN's generator by semantic inpainting (Yeh et al. 2017, "Semantic Image Inpainting with Deep
-Generative Models"), next to a mean-colour fill and classical inpainting.
+holes of images with a GAN's generator by semantic inpainting (Yeh et al. 2017, "Semantic Image Inpainting
+with Deep Generative Models"), next to a mean-colour fill and classical inpainting.
 
 The search is for the latent code z whose G(z) agrees with the known pixels and looks real to D:
 
@@ -114,7 +114,8 @@ def inpaint(cfg: DictConfig) -> dict | None:
     if system.num_classes:
         raise ConfigError(
             f"ckpt={cfg.ckpt} is a class-conditional generator ({system.num_classes} classes): "
-            "gan_lab.cli.inpaint handles unconditional generators only. Use a run without labels, e.g. experiment=dcgan_mnist."
+            "gan_lab.cli.inpaint handles unconditional generators only. Use a run without labels, e.g. "
+            "experiment=dcgan_mnist."
         )
     dataset = cfg.image == "dataset"
     shape = datamodule.data_shape

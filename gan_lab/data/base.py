@@ -1,11 +1,13 @@
 """The LightningDataModule shared by every dataset: splits, loaders and the resumable training stream."""
 
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.utilities import rank_zero_info
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, random_split
 
 from gan_lab.data.sampler import ResumableSampler
@@ -14,6 +16,28 @@ from gan_lab.errors import ConfigError
 
 # dataset.on_device may take at most this share of the accelerator's free memory; the rest is the networks'.
 DEVICE_SHARE = 0.5
+# dataset.on_device=null (auto) keeps the training split on the device when its float32 samples take at most
+# this much (and DEVICE_SHARE of a GPU's free memory): MNIST and Fashion-MNIST (0.19 GB), the 4,000 anime
+# faces at 64 px (0.20 GB) or 16,000 of them (0.79 GB); not CelebA (9.9 GB at 64 px), Stacked MNIST (1.2 GB).
+AUTO_DEVICE_BYTES = 2**30
+# dataset.num_workers=null (auto): no loader workers on a machine of at most FEW_CORES cores, where they would
+# compete for the cores with torch's threads (one per core) and batches are cheapest made between steps;
+# else AUTO_WORKERS of them (benchmarks/README.md, "the gap at the defaults").
+FEW_CORES = 2
+AUTO_WORKERS = 2
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def auto_workers(cores: int | None = None) -> int:
+    """What dataset.num_workers=null means on a machine of `cores` cores (default: this one's)."""
+    cores = usable_cores() if cores is None else cores
+    return 0 if cores <= FEW_CORES else AUTO_WORKERS
 
 
 class DeviceBatches:
@@ -45,20 +69,23 @@ class DataModule(pl.LightningDataModule):
 
     `on_device` keeps the whole training split on the accelerator (as float32 samples, see `_split_on`) and
     draws batches there (`DeviceBatches`) instead of through a DataLoader: for small datasets, whose loading
-    then costs nothing per step.
+    then costs nothing per step. None (auto) does so when the split is small (AUTO_DEVICE_BYTES, and half the
+    GPU's free memory) and drawn without per-access randomness (no `augment`). `num_workers` None (auto) is
+    `auto_workers()`: 0 on a machine of 2 cores or fewer. Neither changes which batches a run trains on:
+    both paths follow the same `ResumableSampler`, whatever the worker count.
     """
 
     def __init__(
         self,
         root: str | Path | None,
         batch_size: int,
-        num_workers: int,
+        num_workers: int | None,
         val_size: int = 0,
         seed: int = 0,
         per_class: int | None = None,
         synthetic: str | None = None,
         synthetic_ratio: float = 1.0,
-        on_device: bool = False,
+        on_device: bool | None = False,
     ):
         super().__init__()
         if per_class is not None and per_class <= 0:
@@ -70,9 +97,12 @@ class DataModule(pl.LightningDataModule):
             raise ConfigError(
                 f"dataset.batch_size={batch_size}: it must be a positive integer (DCGAN uses 128)."
             )
-        if num_workers < 0:
+        if num_workers is None:  # auto: resolved here, so that every loader (and evaluation) uses the count
+            num_workers = auto_workers()
+        elif num_workers < 0:
             raise ConfigError(
-                f"dataset.num_workers={num_workers}: it must be 0 (load in the main process) or more."
+                f"dataset.num_workers={num_workers}: it must be 0 (load in the main process), more, "
+                "or null (auto)."
             )
         self.root = Path(root).expanduser() if root is not None else None
         self.batch_size, self.num_workers, self.val_size, self.seed = batch_size, num_workers, val_size, seed
@@ -115,8 +145,9 @@ class DataModule(pl.LightningDataModule):
                 n = round(self.synthetic_ratio * len(self.train_set))
                 made = synthetic_dataset(self.synthetic, n, self.data_shape, self.num_classes)
                 self.train_set = ConcatDataset([self.train_set, made])
-        if self.on_device and self.trainer is not None:  # the Trainer says which device (train.py sets up
-            self._split_on(self.trainer.strategy.root_device)  # once before there is one, to fail early)
+        # The Trainer says which device (run() sets up once before there is one, to fail early).
+        if self.trainer is not None and self._keeps_split_on(self.trainer.strategy.root_device):
+            self._split_on(self.trainer.strategy.root_device)
         if stage in ("test", None) and self.test_set is None:
             self.test_set = self.load("test")
 
@@ -134,10 +165,33 @@ class DataModule(pl.LightningDataModule):
             rank=rank,
             world_size=world,
         )
-        if self.on_device:
-            device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        if self._keeps_split_on(device):
             return DeviceBatches(*self._split_on(device), sampler, self.batch_size)
         return self._loader(self.train_set, sampler=sampler, drop_last=True)
+
+    def _split_bytes(self) -> int:
+        return len(self.train_set) * (math.prod(self.data_shape) * 4 + 8)  # float32 samples, int64 labels
+
+    def _keeps_split_on(self, device: torch.device) -> bool:
+        """Whether training batches are drawn from the split on `device` (`on_device`, or its auto rule)."""
+        if self.on_device is not None:
+            return self.on_device
+        if self._device_split is not None and self._device_split[0].device == device:
+            return True  # decided before (free GPU memory is lower now that the split is there)
+        if getattr(self, "augment", False):  # images jittered anew at each access (ImageDataModule)
+            return False
+        needed = self._split_bytes()
+        limit = AUTO_DEVICE_BYTES
+        if device.type == "cuda":
+            limit = min(limit, DEVICE_SHARE * torch.cuda.mem_get_info(device)[0])
+        if needed > limit:
+            return False
+        rank_zero_info(
+            f"gan_lab | dataset.on_device=null: the training split ({needed / 2**30:.2f} GiB) is kept on "
+            f"{device}, batches indexed there"
+        )
+        return True
 
     def _split_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The training split as one tensor of samples and one of labels on `device`; built once.
@@ -149,8 +203,7 @@ class DataModule(pl.LightningDataModule):
         if self._device_split is not None and self._device_split[0].device == device:
             return self._device_split
         self._device_split = None  # a split on another device is dropped before a new one is built
-        size = len(self.train_set)
-        needed = size * (math.prod(self.data_shape) * 4 + 8)  # float32 samples, int64 labels
+        size, needed = len(self.train_set), self._split_bytes()
         if device.type == "cuda":  # elsewhere (CPU) the "device" memory is RAM, which the host manages
             free, _ = torch.cuda.mem_get_info(device)
             if needed > DEVICE_SHARE * free:
