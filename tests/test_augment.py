@@ -8,9 +8,9 @@ import torch
 from conftest import TINY, cli, compose_run, train
 from hydra.utils import instantiate
 
-from gan_lab.data.synthetic import labels_of, per_class_subset
+from gan_lab.data.synthetic import labels_of, per_class_subset, save_generated
 from gan_lab.errors import ConfigError
-from gan_lab.studies.augmentation import markdown_table, summarise
+from gan_lab.studies.augmentation import markdown_table, summarise, write_generated
 
 MNIST = ["experiment=classifier_mnist", "dataset.download=false", "dataset.val_size=0"]
 
@@ -42,15 +42,16 @@ def test_augment_jitters_training_images_only(tmp_path, mnist_idx):
 
 
 @pytest.fixture(scope="module")
-def cgan_ckpt(tmp_path_factory, mnist_idx):
+def cgan_run(tmp_path_factory, mnist_idx):
     out = tmp_path_factory.mktemp("cgan") / "run"
     overrides = ["experiment=cdcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false"]
     train([*overrides, "system.nets.ngf=8", "system.nets.ndf=8", *TINY, "metrics=none"], out)
-    return out / "checkpoints/last.ckpt"
+    return out
 
 
-def test_synthetic_adds_generated_images_with_balanced_labels(tmp_path, mnist_idx, cgan_ckpt):
-    overrides = ["dataset.per_class=2", f"dataset.synthetic={cgan_ckpt}", "dataset.synthetic_ratio=1.5"]
+def test_synthetic_adds_generated_images_with_balanced_labels(tmp_path, mnist_idx, cgan_run):
+    generated = write_generated(cgan_run, 40, seed=0)  # what the study does for each cell
+    overrides = ["dataset.per_class=2", f"dataset.synthetic={generated}", "dataset.synthetic_ratio=1.5"]
     dm = mnist_datamodule(tmp_path, mnist_idx, *overrides)
     dm.setup("fit")
     real, made = dm.train_set.datasets
@@ -62,13 +63,25 @@ def test_synthetic_adds_generated_images_with_balanced_labels(tmp_path, mnist_id
     assert batch[0].shape == (8, 1, 28, 28)
 
 
-def test_synthetic_needs_a_conditional_gan_of_the_same_data(tmp_path, mnist_idx):
+def test_the_study_needs_a_conditional_gan(tmp_path):
     train(TINY, tmp_path / "mixture")  # an unconditional 2D-mixture GAN
-    dm = mnist_datamodule(
-        tmp_path, mnist_idx, f"dataset.synthetic={tmp_path / 'mixture/checkpoints/last.ckpt'}"
-    )
-    with pytest.raises(ConfigError, match=r"makes samples of shape \(2,\); this dataset's are \(1, 28, 28\)"):
-        dm.setup("fit")
+    with pytest.raises(ConfigError, match="study.gan must train a conditional GAN"):
+        write_generated(tmp_path / "mixture", 10, seed=0)
+
+
+def test_synthetic_files_that_do_not_fit_the_dataset_are_refused(tmp_path, mnist_idx, cgan_run):
+    points = save_generated(tmp_path / "points.pt", torch.zeros(40, 2), torch.arange(40) % 10)
+    few = save_generated(tmp_path / "few.pt", torch.zeros(5, 1, 28, 28), torch.arange(5))
+    beyond = save_generated(tmp_path / "beyond.pt", torch.zeros(40, 1, 28, 28), torch.full((40,), 12))
+    for path, match in [
+        (cgan_run / "checkpoints/last.ckpt", r"not a file of generated samples .* \(generated.pt\)"),
+        (points, r"holds samples of shape \(2,\); this dataset's are \(1, 28, 28\)"),
+        (few, "holds 5 samples; 30 are needed"),
+        (beyond, "labels beyond this dataset's 10 classes"),
+    ]:
+        overrides = ["dataset.per_class=2", f"dataset.synthetic={path}", "dataset.synthetic_ratio=1.5"]
+        with pytest.raises(ConfigError, match=match):
+            mnist_datamodule(tmp_path, mnist_idx, *overrides).setup("fit")
 
 
 def test_report_summarises_seeds_per_size_and_ratio():

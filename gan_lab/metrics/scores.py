@@ -35,12 +35,14 @@ def kernel_distance(
 ) -> tuple[float, float | None]:
     """KID (unbiased MMD^2, cubic kernel) as mean and std over random subsets, by torchmetrics.
 
-    When there are no more samples than `subset_size`, every subset is the whole set: KID is computed once
-    and its std is None (not reported), since the spread of identical subsets measures nothing but the
-    order of floating-point sums.
+    When the smaller set has no more samples than `subset_size`, KID is computed once, on that many of
+    each set (the first ones), and its std is None (not reported): subsets of (nearly) the whole set
+    would spread by little more than the order of floating-point sums.
     """
     size = min(subset_size, len(real), len(fake))
     whole = size == min(len(real), len(fake))
+    if whole:
+        real, fake = real[:size], fake[:size]
     kid = KernelInceptionDistance(
         feature=Precomputed(real.shape[1]),
         subsets=1 if whole else subsets,

@@ -57,7 +57,7 @@ def test_rollback_reloads_the_last_checkpoint_and_goes_on_at_a_lower_learning_ra
     assert metrics["steps"] == 6
     checkpoint = load(last)
     assert checkpoint["system"]["steps_done"] == 6
-    assert checkpoint["lr_scale"] == pytest.approx(1e-39)
+    assert checkpoint["system"]["lr_scale"] == pytest.approx(1e-39)
     assert checkpoint["optimizer_states"][0]["param_groups"][0]["lr"] == pytest.approx(0.1)  # D's
     assert all(w.isfinite().all() for w in checkpoint["state_dict"].values() if w.is_floating_point())
 

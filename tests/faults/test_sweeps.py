@@ -48,7 +48,7 @@ def test_failed_jobs_do_not_stop_the_sweep_and_are_summarised(tmp_path, launcher
         assert status["job"] == job and status["status"] == ("done" if job == 0 else "failed")
     assert (sweep / "0/metrics.json").is_file()
     saved = torch.load(sweep / "0/checkpoints/last.ckpt", weights_only=True)["gan_lab"]["config"]
-    assert saved["train"]["lr_d"] == 2e-4  # job 0's own run, in job 0's folder
+    assert saved["system"]["optimizers"]["discriminator"]["lr"] == 2e-4  # job 0's own run, in job 0's folder
     assert not (sweep / "1/checkpoints").exists()  # refused before anything ran
     assert not (sweep / "2/metrics.json").exists()  # stopped, with its last good checkpoint
 
