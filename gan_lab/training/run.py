@@ -26,6 +26,7 @@ from gan_lab.errors import ConfigError, Diverged, Interrupted, Stopped
 from gan_lab.metrics import Evaluator
 from gan_lab.systems import System, build_system, read_checkpoint, steps_of
 from gan_lab.systems.checkpoint import check_fits
+from gan_lab.training.allocator import keep_freed_memory
 from gan_lab.training.callbacks import (
     DivergenceGuard,
     Evaluation,
@@ -206,6 +207,7 @@ def run(cfg: DictConfig) -> dict:
     validate(cfg)
     check_devices(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    keep_freed_memory()  # no page faults for the memory each step frees and takes again (allocator.py)
     out = Path(cfg.paths.output_dir)
 
     datamodule: DataModule = instantiate(cfg.dataset)

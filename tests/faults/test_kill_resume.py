@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -45,25 +46,46 @@ def signalled(sig: str, step: int, args: list[str], cwd: Path, env: dict | None 
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
+# The recipe's stateful pieces on: an EMA generator (in the state dict) and R1 every 3rd step, so that a
+# resumed run must also pick up the lazy penalty's schedule where the killed one left it.
+RECIPE = ["penalty=r1", "system.penalty.every=3", "ema=default", "system.ema.start_step=10"]
+VARIANTS = {"plain": [], "ema_and_lazy_r1": RECIPE}
+
+
 @pytest.fixture(scope="module")
-def straight(tmp_path_factory) -> Path:
-    """The uninterrupted run every interrupted one must end identical to."""
-    cwd = tmp_path_factory.mktemp("straight")
-    result = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run"], cwd)
-    assert result.returncode == 0, result.stderr
-    return cwd / "run/checkpoints/last.ckpt"
+def straights(tmp_path_factory) -> Callable[[str], Path]:
+    """The uninterrupted runs (one per variant, made when first asked for) every interrupted one must end
+    identical to."""
+    made: dict[str, Path] = {}
+
+    def straight(variant: str = "plain") -> Path:
+        if variant not in made:
+            cwd = tmp_path_factory.mktemp(f"straight_{variant}")
+            result = cli([*RUN, *VARIANTS[variant], "checkpoint.every=5", "hydra.run.dir=run"], cwd)
+            assert result.returncode == 0, result.stderr
+            made[variant] = cwd / "run/checkpoints/last.ckpt"
+        return made[variant]
+
+    return straight
 
 
-def test_kill_9_at_a_random_step_then_resume_ends_bit_identical(tmp_path, straight):
+@pytest.fixture
+def straight(straights) -> Path:
+    return straights("plain")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_kill_9_at_a_random_step_then_resume_ends_bit_identical(tmp_path, straights, variant):
     step = random.Random().randint(1, 59)
-    killed = signalled("SIGKILL", step, [*RUN, "checkpoint.every=5", "hydra.run.dir=run"], tmp_path)
+    args = [*RUN, *VARIANTS[variant], "checkpoint.every=5", "hydra.run.dir=run"]
+    killed = signalled("SIGKILL", step, args, tmp_path)
     assert killed.returncode == -signal.SIGKILL, f"killed at step {step}: {killed.stderr[-2000:]}"
     last = tmp_path / "run/checkpoints/last.ckpt"
     saved = weights(last)["step"] if last.exists() else 0
     assert saved == step - step % 5, f"killed at step {step}, last.ckpt holds step {saved}"  # lost < every
-    resumed = cli([*RUN, "checkpoint.every=5", "hydra.run.dir=run", "ckpt_path=last"], tmp_path)
+    resumed = cli([*args, "ckpt_path=last"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr
-    assert_identical(last, straight)
+    assert_identical(last, straights(variant))
 
 
 # (SIGUSR1 outside SLURM takes the same path: see the DDP test below.)
