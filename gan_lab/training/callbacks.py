@@ -271,11 +271,13 @@ class StepProgressBar(RichProgressBar):
     """A rich bar over the run's `train.steps` (Lightning would count epochs or optimizer steps).
 
     Redrawn at most every `min_interval` seconds and at the last step: Lightning's bar redraws after every
-    batch, which cost a tiny model's step 4% of its time (benchmarks/README.md).
+    batch, which cost a tiny model's step 4% of its time. Its refresh thread wakes as seldom (Lightning's
+    wakes 100 times a second, and on a machine whose cores all train, each wake-up preempts a compute thread
+    that the others then wait for: benchmarks/README.md).
     """
 
     def __init__(self, total_steps: int, min_interval: float = 0.1) -> None:
-        super().__init__(leave=True)
+        super().__init__(refresh_rate=max(1, round(1 / min_interval)), leave=True)
         self.total_steps, self.min_interval = total_steps, min_interval
         self._drawn_at = -math.inf
 
