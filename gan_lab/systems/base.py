@@ -135,6 +135,13 @@ class System(pl.LightningModule):
         self.manual_backward(loss)
         optimizer.step()
 
+    def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
+        # The networks run outside DDP's forward, so DDP never broadcasts their buffers: each rank's
+        # batch-norm statistics would follow its own batches. Rank zero's go to all, as DDP would do.
+        if self.trainer.world_size > 1 and torch.distributed.is_initialized():
+            for buffer in self.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Clip here rather than in training_step: under 16-mixed, Lightning has unscaled the gradients by now.
         if self.grad_clip:
