@@ -1,4 +1,4 @@
-"""The run machinery's allocator setting: freed heap memory stays in the process (glibc), nothing elsewhere."""
+"""The allocator setting of the run machinery: freed heap memory stays in the process (glibc only)."""
 
 import platform
 import sys

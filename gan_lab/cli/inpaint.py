@@ -108,7 +108,9 @@ def inpaint(cfg: DictConfig) -> dict | None:
     datamodule: DataModule = instantiate(run.dataset)
     system = load_system(checkpoint, run, datamodule.data_shape)
     if not system.generative:
-        raise ConfigError(f"ckpt={cfg.ckpt} is not a GAN (a {type(system).__name__}): use a GAN's checkpoint.")
+        raise ConfigError(
+            f"ckpt={cfg.ckpt} is not a GAN (a {type(system).__name__}): use a GAN's checkpoint."
+        )
     if cfg.raw_generator:
         system.sample_with_ema = False
     if len(datamodule.data_shape) != 3:

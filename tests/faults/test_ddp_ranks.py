@@ -35,5 +35,8 @@ def test_every_rank_ends_with_the_same_weights_ema_and_optimizer_states(tmp_path
         assert a["state"].keys() == b["state"].keys() and a["state"]  # Adam has moments for every weight
         for index, moments in a["state"].items():
             for key, value in moments.items():
-                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b["state"][index][key])), (index, key)
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(b["state"][index][key])), (
+                    index,
+                    key,
+                )
     assert "cpu x 2" in result.stdout + result.stderr  # two processes did train
