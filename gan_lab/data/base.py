@@ -75,6 +75,10 @@ class DataModule(pl.LightningDataModule):
     both paths follow the same `ResumableSampler`, whatever the worker count.
     """
 
+    # Whether training samples are jittered anew at each access (image datasets with dataset.augment): such a
+    # split cannot be decoded once and kept on the device.
+    augment: bool = False
+
     def __init__(
         self,
         root: str | Path | None,
@@ -179,7 +183,7 @@ class DataModule(pl.LightningDataModule):
             return self.on_device
         if self._device_split is not None and self._device_split[0].device == device:
             return True  # decided before (free GPU memory is lower now that the split is there)
-        if getattr(self, "augment", False):  # images jittered anew at each access (ImageDataModule)
+        if self.augment:
             return False
         needed = self._split_bytes()
         limit = AUTO_DEVICE_BYTES
