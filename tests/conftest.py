@@ -19,6 +19,12 @@ from PIL import Image
 from gan_lab.nets import latent_noise
 from gan_lab.paths import config_dir
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The workers share the cores: one thread each (and in the processes they start), or each would spin
+    # waiting for threads the other's work holds.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EXPERIMENTS = sorted(p.stem for p in (config_dir() / "experiment").glob("*.yaml"))
 

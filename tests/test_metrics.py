@@ -181,10 +181,10 @@ def test_classifier_fid_of_real_splits_is_near_zero_and_rises_with_noise(mnist_r
     classifier = load_classifier("mnist")
     gen = torch.Generator().manual_seed(0)
     train = mnist_real.load("train")
-    real = classifier(torch.stack([train[i][0] for i in range(3000)]))[0]
-    test = torch.stack([mnist_real.test_set[i][0] for i in range(3000)])
+    real = classifier(torch.stack([train[i][0] for i in range(1500)]))[0]
+    test = torch.stack([mnist_real.test_set[i][0] for i in range(1500)])
     fids = []
-    for sigma in (0.0, 0.1, 0.2, 0.4, 0.8):
+    for sigma in (0.0, 0.2, 0.4, 0.8):
         noisy = (test + sigma * torch.randn(test.shape, generator=gen)).clamp(-1, 1)
         fids.append(frechet_distance(real, classifier(noisy)[0]))
     assert fids[0] < 0.05 * fids[-1]

@@ -78,6 +78,15 @@ class RunFolderCheck(HydraCallback):
             sys.exit(f"gan_lab: error: {error}")
 
 
+def _keyboard_interrupt_behind(error: BaseException) -> KeyboardInterrupt | None:
+    """The KeyboardInterrupt that `error` is, or was raised while handling, if any."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return error
+        error = error.__context__
+    return None
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes `<name>.partial` beside the target, fsyncs it, then renames it over the target; loads with
     `weights_only=True`, so a crafted checkpoint cannot run code.
@@ -97,8 +106,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 os.fsync(f.fileno())
             os.replace(partial, path)
             _fsync_folder(path.parent)  # the rename itself survives a power cut
-        except OSError as error:
+        except BaseException as error:
             partial.unlink(missing_ok=True)
+            ctrl_c = _keyboard_interrupt_behind(error)
+            if ctrl_c is not None:
+                # torch.save's zip writer, closed while Ctrl-C unwinds it, raises its own RuntimeError and
+                # hides the KeyboardInterrupt: Lightning's shutdown and the sweep's stop only see the latter.
+                raise ctrl_c from None
+            if not isinstance(error, OSError):
+                raise
             kept = (
                 f"the previous {path.name} is intact" if path.exists() else f"no {path.name} was written yet"
             )

@@ -1,6 +1,7 @@
 """An unwritable run folder or a full disk: a clear error at start, or at checkpoint time with the previous
 checkpoint intact."""
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -56,3 +57,33 @@ def test_a_full_disk_at_checkpoint_time_keeps_the_previous_checkpoint(tmp_path):
     assert last.read_bytes() == before
     assert not Path(f"{last}.partial").exists()
     assert torch.load(last, weights_only=True)["system"]["steps_done"] == 2
+
+
+def test_ctrl_c_mid_write_stays_a_ctrl_c_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    """Ctrl-C inside torch.save: its zip writer then fails closing the half-written file, with a RuntimeError
+    that hid the KeyboardInterrupt, so a sweep took it for a failed job and started the next one."""
+    from gan_lab.training.storage import AtomicCheckpointIO
+
+    last = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"step": 1}, last)
+    real_save = torch.save
+
+    class CtrlCOnThirdWrite(io.RawIOBase):  # SIGINT's handler raising in the middle of the real torch.save
+        def __init__(self, file) -> None:
+            self.file, self.writes = file, 0
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            self.writes += 1
+            if self.writes == 3:
+                raise KeyboardInterrupt
+            return self.file.write(data)
+
+    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, CtrlCOnThirdWrite(f)))
+    with pytest.raises(KeyboardInterrupt):
+        AtomicCheckpointIO().save_checkpoint({"step": 2, "weights": torch.zeros(1000)}, last)
+    assert not Path(f"{last}.partial").exists()
+    monkeypatch.setattr(torch, "save", real_save)
+    assert AtomicCheckpointIO().load_checkpoint(last) == {"step": 1}
