@@ -1,0 +1,212 @@
+"""Compare finished runs without W&B: one row per job (its overrides and final metrics), mean ± standard error
+over seeds where jobs differ only in `seed`, and the metric curves of every job in one figure.
+
+A run folder is one that holds `metrics.json` (written at the end of every run) or `job_status.json` (written
+by every --multirun job, failed ones included); a sweep folder holds run folders. Final means the last step's
+evaluation, never the best checkpoint's.
+"""
+
+import csv
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+import matplotlib.pyplot as plt  # noqa: E402
+import yaml  # noqa: E402
+
+from gan_lab.errors import GanLabError  # noqa: E402
+
+# Overrides that say where a run went or how it was launched, not what it was: never a column.
+NOT_A_SETTING = ("hydra.", "ckpt_path=", "data_dir=", "dataset.root=")
+
+
+@dataclass
+class Job:
+    """One run: where it is, its overrides, whether it finished, and its final and per-evaluation metrics."""
+
+    path: Path
+    overrides: dict[str, str]
+    status: str  # "done", or what ended it
+    steps: int | None = None
+    wall_time_s: float | None = None
+    final: dict[str, float] = field(default_factory=dict)
+    history: list[dict] = field(default_factory=list)
+
+
+def _overrides(run: Path) -> dict[str, str]:
+    path = run / ".hydra" / "overrides.yaml"
+    listed = yaml.safe_load(path.read_text()) if path.is_file() else []
+    pairs = (o.split("=", 1) for o in listed or [] if "=" in o and not o.startswith(NOT_A_SETTING))
+    return {key.lstrip("+~"): value for key, value in pairs}
+
+
+def _final_evaluation(metrics: dict) -> dict[str, float]:
+    """The evaluation at the run's last step (empty if the run did not evaluate there)."""
+    last = [e for e in metrics.get("eval", []) if e.get("step") == metrics.get("steps")]
+    return {k: v for k, v in (last[-1] if last else {}).items() if k != "step" and isinstance(v, int | float)}
+
+
+def read_job(run: Path) -> Job:
+    """The record of the run in folder `run`."""
+    overrides = _overrides(run)
+    status_file, metrics_file = run / "job_status.json", run / "metrics.json"
+    status = json.loads(status_file.read_text()) if status_file.is_file() else {"status": "done"}
+    if status["status"] != "done" or not metrics_file.is_file():
+        return Job(run, overrides, status.get("error") or status["status"])
+    metrics = json.loads(metrics_file.read_text())
+    history = [e for e in metrics.get("eval", []) if "step" in e]
+    return Job(run, overrides, "done", metrics["steps"], metrics.get("wall_time_s"),
+               _final_evaluation(metrics), history)  # fmt: skip
+
+
+def find_runs(folders: list[Path]) -> list[Path]:
+    """Every run folder at or under `folders`, in order; GanLabError naming a folder that holds none."""
+    runs: list[Path] = []
+    for folder in (f.resolve() for f in folders):
+        if not folder.is_dir():
+            raise GanLabError(f"{folder} is not a folder: give run folders, or sweep folders holding them")
+        found = sorted(
+            {p.parent for name in ("metrics.json", "job_status.json") for p in folder.rglob(name)},
+            key=lambda p: [int(part) if part.isdigit() else part for part in p.parts],
+        )
+        if not found:
+            raise GanLabError(
+                f"no run under {folder}: a run folder holds metrics.json, or job_status.json under --multirun"
+            )
+        runs += [run for run in found if run not in runs]
+    return runs
+
+
+def _differing(jobs: list[Job]) -> list[str]:
+    """The override keys whose values are not the same in every job: the columns that tell jobs apart."""
+    keys = sorted({k for job in jobs for k in job.overrides})
+    return [k for k in keys if len({job.overrides.get(k) for job in jobs}) > 1]
+
+
+def standard_error(values: list[float]) -> float:
+    """Sample standard deviation over sqrt(n), as PacGAN reports; nan for fewer than two values."""
+    return statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else math.nan
+
+
+def summarise(jobs: list[Job], metrics: list[str]) -> list[dict]:
+    """One row per setting (the jobs that differ only in `seed`): trials, finished, and per metric the mean,
+    standard error, minimum and maximum over the finished trials."""
+    keys = [k for k in _differing(jobs) if k != "seed"]
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(tuple(job.overrides.get(k, "") for k in keys), []).append(job)
+    rows = []
+    for setting, members in groups.items():
+        row: dict = dict(zip(keys, setting, strict=True))
+        done = [j for j in members if j.status == "done"]
+        row |= {"trials": len(members), "finished": len(done)}
+        for metric in metrics:
+            values = [j.final[metric] for j in done if metric in j.final]
+            row |= {
+                f"{metric}_mean": statistics.mean(values) if values else math.nan,
+                f"{metric}_se": standard_error(values),
+                f"{metric}_min": min(values, default=math.nan),
+                f"{metric}_max": max(values, default=math.nan),
+            }
+        rows.append(row)
+    return rows
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "–"
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+
+
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table's lines."""
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+
+
+def markdown(jobs: list[Job], summary: list[dict], metrics: list[str], root: Path) -> str:
+    """The summary (mean ± s.e. [min, max] over seeds) then every job."""
+    keys = [k for k in _differing(jobs) if k != "seed"]
+    settings = []
+    for row in summary:
+        cells = [row[k] for k in keys] + [f"{row['finished']}/{row['trials']}"]
+        for m in metrics:
+            mean, se, low, high = (row[f"{m}_{s}"] for s in ("mean", "se", "min", "max"))
+            cells.append(f"{_number(mean)} ± {_number(se)} [{_number(low)}, {_number(high)}]")
+        settings.append(cells)
+    columns = _differing(jobs)
+    each = [
+        [
+            _relative(job.path, root),
+            *(job.overrides.get(k, "") for k in columns),
+            job.steps or "–",
+            job.status,
+            *(_number(job.final.get(m, math.nan)) for m in metrics),
+        ]  # fmt: skip
+        for job in jobs
+    ]
+    lines = ["## Mean ± standard error [min, max] over trials, at each run's last step", ""]
+    lines += _table([*keys, "trials", *metrics], settings)
+    lines += ["", "## Every job", ""] + _table(["job", *columns, "steps", "status", *metrics], each)
+    return "\n".join(lines) + "\n"
+
+
+def _relative(path: Path, root: Path) -> str:
+    """How the tables name a job: its folder below the folders given (its own name if it is one of them)."""
+    return str(path.relative_to(root)) if path != root and path.is_relative_to(root) else path.name
+
+
+def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
+    """One panel per metric: its value at every evaluation, one line per job."""
+    shown = [m for m in metrics if any(m in e for j in jobs for e in j.history)]
+    fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.5 * max(len(shown), 1), 3.5), dpi=110,
+                             squeeze=False)  # fmt: skip
+    columns = _differing(jobs)
+    for ax, metric in zip(axes[0], shown, strict=False):
+        for job in jobs:
+            points = [(e["step"], e[metric]) for e in job.history if metric in e]
+            if points:
+                label = " ".join(f"{k}={job.overrides.get(k, '')}" for k in columns) or job.path.name
+                ax.plot(*zip(*points, strict=True), marker=".", label=label)
+        ax.set(xlabel="step", title=metric)
+        ax.grid(alpha=0.3)
+    if shown and len(jobs) <= 20:
+        axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+
+
+def write_report(folders: list[Path], out: Path, metrics: list[str] | None = None) -> list[Job]:
+    """report.md, jobs.csv, summary.csv and curves.png in `out` for every run under `folders`."""
+    jobs = [read_job(run) for run in find_runs(folders)]
+    if metrics is None:  # every metric any job reported at its last step, std columns aside
+        metrics = sorted({m for j in jobs for m in j.final if not m.endswith("_std")})
+    unknown = [m for m in metrics if not any(m in j.final for j in jobs)]
+    if unknown:
+        known = sorted({m for j in jobs for m in j.final})
+        raise GanLabError(f"no job reported {unknown} at its last step; they reported {known}")
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(os.path.commonpath([f.resolve() for f in folders]))
+    summary = summarise(jobs, metrics)
+    columns = _differing(jobs)
+    with open(out / "jobs.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["job", *columns, "steps", "wall_time_s", "status", *metrics])
+        for j in jobs:
+            writer.writerow([_relative(j.path, root), *(j.overrides.get(k, "") for k in columns), j.steps,
+                             j.wall_time_s, j.status, *(j.final.get(m, "") for m in metrics)])  # fmt: skip
+    with open(out / "summary.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(summary[0]))
+        writer.writeheader()
+        writer.writerows(summary)
+    title = ", ".join(str(f) for f in folders)
+    (out / "report.md").write_text(f"# {title}\n\n" + markdown(jobs, summary, metrics, root))
+    plot_curves(jobs, metrics, out / "curves.png")
+    return jobs

@@ -1,0 +1,85 @@
+"""`gan_lab.cli.report`: a real sweep's jobs, tabulated offline with mean ± standard error over seeds."""
+
+import csv
+import json
+import math
+import statistics
+
+import pytest
+from conftest import cli
+
+from gan_lab.cli.report import main as report
+from gan_lab.studies.compare import standard_error
+
+RUN = ["train.steps=4", "eval.every=2", "samples.every=null", "logger=none", "checkpoint.every=null"]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Two learning rates x two seeds, and one job that cannot work (a negative learning rate)."""
+    root = tmp_path_factory.mktemp("report")
+    lrs = "system.optimizers.discriminator.lr=2e-4,1e-4,-1"
+    cli(["--multirun", *RUN, lrs, "seed=0,1", "hydra.sweep.dir=sweep"], root)
+    return root / "sweep"
+
+
+def test_standard_error_is_the_sample_std_over_root_n():
+    assert standard_error([1.0, 2.0, 3.0, 4.0]) == pytest.approx(1.2909944 / 2)
+    assert math.isnan(standard_error([5.0]))
+
+
+def test_the_report_groups_seeds_and_keeps_every_job(sweep, tmp_path, capsys):
+    report([str(sweep), "--out", str(tmp_path / "r")])
+    assert "6 jobs (4 finished)" in capsys.readouterr().out
+    finals = {}
+    for job in sweep.iterdir():
+        metrics = job / "metrics.json"
+        if metrics.is_file():
+            record = json.loads(metrics.read_text())
+            (last,) = [e for e in record["eval"] if e["step"] == record["steps"] == 4]
+            finals[job.name] = last
+    assert len(finals) == 4
+
+    summary = list(csv.DictReader(open(tmp_path / "r/summary.csv")))
+    by_lr = {row["system.optimizers.discriminator.lr"]: row for row in summary}
+    assert set(by_lr) == {"0.0002", "0.0001", "-1"}
+    assert by_lr["-1"]["finished"] == "0" and by_lr["-1"]["trials"] == "2"
+    # Hydra numbers the jobs lr-major: 0, 1 are lr=2e-4 with seeds 0, 1; 2, 3 are lr=1e-4.
+    for lr, jobs in (("0.0002", ("0", "1")), ("0.0001", ("2", "3"))):
+        values = [finals[j]["high_quality_pct"] for j in jobs]
+        row = by_lr[lr]
+        assert row["trials"] == row["finished"] == "2"
+        assert float(row["high_quality_pct_mean"]) == pytest.approx(statistics.mean(values))
+        assert float(row["high_quality_pct_se"]) == pytest.approx(standard_error(values))
+        assert float(row["high_quality_pct_min"]) == min(values)
+        assert float(row["high_quality_pct_max"]) == max(values)
+
+    jobs = list(csv.DictReader(open(tmp_path / "r/jobs.csv")))
+    assert [j["job"] for j in jobs] == ["0", "1", "2", "3", "4", "5"]
+    assert [j["status"] == "done" for j in jobs] == [True] * 4 + [False] * 2
+    assert "cannot work" in jobs[4]["status"]
+    table = (tmp_path / "r/report.md").read_text()
+    assert "| 0/2 |" in table and "| 2/2 |" in table and "modes_captured" in table
+    assert (tmp_path / "r/curves.png").stat().st_size > 0
+
+
+def test_one_run_folder_and_chosen_metrics(sweep, tmp_path):
+    report([str(sweep / "2"), "--out", str(tmp_path / "r"), "--metrics", "kl_modes"])
+    (row,) = list(csv.DictReader(open(tmp_path / "r/summary.csv")))
+    assert row["trials"] == "1" and math.isnan(float(row["kl_modes_se"]))
+    assert "modes_captured" not in (tmp_path / "r/report.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nowhere"], "nowhere is not a folder"),
+        (["."], "no run under"),
+        (["SWEEP", "--metrics", "fid"], "no job reported ['fid'] at its last step"),
+    ],
+)
+def test_bad_input_is_one_line(sweep, tmp_path, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        report([str(sweep) if a == "SWEEP" else a for a in args])
+    assert message in str(stop.value.code) and str(stop.value.code).startswith("gan_lab.cli.report: error:")
