@@ -54,6 +54,7 @@ class Eval:
     batch_size: int
     seed: int
     best: str | None
+    objective: str | None
 
 
 @dataclass

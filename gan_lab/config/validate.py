@@ -139,7 +139,8 @@ def _check_metrics(cfg: DictConfig) -> None:
         for feature in metrics.features
         for out in image_metric_names(name, feature)
     ]
-    best = cfg.eval.best
-    if best is not None and best not in reported:  # worded as train.py's later check
-        allowed = f"null or one of {', '.join(reported)}" if reported else "null: metrics.names is empty"
-        raise ConfigError(f"eval.best={best!r} is not computed here: use {allowed}.")
+    for key in ("best", "objective"):
+        name = cfg.eval[key]
+        if name is not None and name not in reported:  # worded as train.py's later check
+            allowed = f"null or one of {', '.join(reported)}" if reported else "null: metrics.names is empty"
+            raise ConfigError(f"eval.{key}={name!r} is not computed here: use {allowed}.")

@@ -18,6 +18,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from gan_lab.errors import Refused, Stopped, reported_as_one_line
+from gan_lab.metrics.evaluator import lower_is_better
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,37 @@ def job_outcome(program: str) -> Iterator[None]:
         log.error("%s: job failed:\n%s", program, traceback.format_exc())
     else:
         _write_status(None)
+
+
+def _direction(sweeper: DictConfig | None) -> str | None:
+    """The direction (minimize or maximize) of a sweeper that optimizes (optuna); None for one that lists."""
+    direction = OmegaConf.select(sweeper, "direction", default=None) if sweeper is not None else None
+    return None if direction is None else str(direction).rsplit(".", 1)[-1].lower()
+
+
+class ObjectiveCheck(Callback):
+    """Before an optimizing sweep (hydra/sweeper=optuna) launches a trial: eval.objective names a metric, and
+    the sweeper's direction makes it better (modes up, FID down). One line, and no trial wasted."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        direction = _direction(config.hydra.sweeper)
+        objective = OmegaConf.select(config, "eval.objective", default=None)
+        if direction is None:
+            return
+        if objective is None:
+            sys.exit("gan_lab: error: eval.objective=null: the sweeper optimizes eval.objective; set it "
+                     "to a metric of metrics.names, e.g. eval.objective=modes_captured.")  # fmt: skip
+        better = "minimize" if lower_is_better(objective) else "maximize"
+        if direction != better:
+            sys.exit(f"gan_lab: error: hydra.sweeper.direction={direction} would make {objective} worse: use "
+                     f"hydra.sweeper.direction={better}.")  # fmt: skip
+
+
+def objective_value(objective: str | None, metrics: dict | None) -> float | None:
+    """What a job returns to the sweeper: `objective`'s value at the run's last step. None when nothing is
+    optimized, or the job failed: the optuna sweeper then records a failed trial and goes on."""
+    last = [e for e in (metrics or {}).get("eval", []) if e.get("step") == metrics.get("steps")]
+    return float(last[-1][objective]) if objective and last and objective in last[-1] else None
 
 
 class SweepSummary(Callback):
