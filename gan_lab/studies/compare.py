@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
 
 from gan_lab.errors import GanLabError  # noqa: E402
+from gan_lab.training.sweep import final_evaluation  # noqa: E402
 
 # Overrides that say where a run went or how it was launched, not what it was: never a column.
 NOT_A_SETTING = ("hydra.", "ckpt_path=", "data_dir=", "dataset.root=")
@@ -46,12 +47,6 @@ def _overrides(run: Path) -> dict[str, str]:
     return {key.lstrip("+~"): value for key, value in pairs}
 
 
-def _final_evaluation(metrics: dict) -> dict[str, float]:
-    """The evaluation at the run's last step (empty if the run did not evaluate there)."""
-    last = [e for e in metrics.get("eval", []) if e.get("step") == metrics.get("steps")]
-    return {k: v for k, v in (last[-1] if last else {}).items() if k != "step" and isinstance(v, int | float)}
-
-
 def read_job(run: Path) -> Job:
     """The record of the run in folder `run`."""
     overrides = _overrides(run)
@@ -62,7 +57,7 @@ def read_job(run: Path) -> Job:
     metrics = json.loads(metrics_file.read_text())
     history = [e for e in metrics.get("eval", []) if "step" in e]
     return Job(run, overrides, "done", metrics["steps"], metrics.get("wall_time_s"),
-               _final_evaluation(metrics), history)  # fmt: skip
+               final_evaluation(metrics), history)  # fmt: skip
 
 
 def find_runs(folders: list[Path]) -> list[Path]:

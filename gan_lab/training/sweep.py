@@ -92,11 +92,17 @@ class ObjectiveCheck(Callback):
                      f"hydra.sweeper.direction={better}.")  # fmt: skip
 
 
+def final_evaluation(metrics: dict) -> dict[str, float]:
+    """A run's metrics.json record -> its evaluation at the last step (empty if it did not evaluate there)."""
+    last = [e for e in metrics.get("eval", []) if e.get("step") == metrics.get("steps")]
+    return {k: v for k, v in (last[-1] if last else {}).items() if k != "step" and isinstance(v, int | float)}
+
+
 def objective_value(objective: str | None, metrics: dict | None) -> float | None:
     """What a job returns to the sweeper: `objective`'s value at the run's last step. None when nothing is
     optimized, or the job failed: the optuna sweeper then records a failed trial and goes on."""
-    last = [e for e in (metrics or {}).get("eval", []) if e.get("step") == metrics.get("steps")]
-    return float(last[-1][objective]) if objective and last and objective in last[-1] else None
+    final = final_evaluation(metrics or {})
+    return float(final[objective]) if objective in final else None
 
 
 class SweepSummary(Callback):
