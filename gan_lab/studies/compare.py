@@ -68,7 +68,7 @@ def find_runs(folders: list[Path]) -> list[Path]:
             raise GanLabError(f"{folder} is not a folder: give run folders, or sweep folders holding them")
         found = sorted(
             {p.parent for name in ("metrics.json", "job_status.json") for p in folder.rglob(name)},
-            key=lambda p: [int(part) if part.isdigit() else part for part in p.parts],
+            key=lambda p: [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in p.parts],
         )
         if not found:
             raise GanLabError(
@@ -76,6 +76,11 @@ def find_runs(folders: list[Path]) -> list[Path]:
             )
         runs += [run for run in found if run not in runs]
     return runs
+
+
+def _setting_keys(jobs: list[Job]) -> list[str]:
+    """The differing override keys but `seed`: what sets one setting apart from another."""
+    return [k for k in _differing(jobs) if k != "seed"]
 
 
 def _differing(jobs: list[Job]) -> list[str]:
@@ -92,7 +97,7 @@ def standard_error(values: list[float]) -> float:
 def summarise(jobs: list[Job], metrics: list[str]) -> list[dict]:
     """One row per setting (the jobs that differ only in `seed`): trials, finished, and per metric the mean,
     standard error, minimum and maximum over the finished trials."""
-    keys = [k for k in _differing(jobs) if k != "seed"]
+    keys = _setting_keys(jobs)
     groups: dict[tuple, list[Job]] = {}
     for job in jobs:
         groups.setdefault(tuple(job.overrides.get(k, "") for k in keys), []).append(job)
@@ -127,7 +132,7 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 def markdown(jobs: list[Job], summary: list[dict], metrics: list[str], root: Path) -> str:
     """The summary (mean ± s.e. [min, max] over seeds) then every job."""
-    keys = [k for k in _differing(jobs) if k != "seed"]
+    keys = _setting_keys(jobs)
     settings = []
     for row in summary:
         cells = [row[k] for k in keys] + [f"{row['finished']}/{row['trials']}"]
