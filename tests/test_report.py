@@ -82,4 +82,4 @@ def test_bad_input_is_one_line(sweep, tmp_path, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as stop:
         report([str(sweep) if a == "SWEEP" else a for a in args])
-    assert message in str(stop.value.code) and str(stop.value.code).startswith("gan_lab.cli.report: error:")
+    assert message in str(stop.value.code) and str(stop.value.code).startswith("gan_lab.report: error:")

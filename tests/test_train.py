@@ -8,6 +8,8 @@ from conftest import EXPERIMENTS, PROGRESS, TINY, compose_run, data_overrides, t
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import RichProgressBar
 
+from gan_lab.errors import ConfigError
+from gan_lab.systems.base import lr_factor
 from gan_lab.training.callbacks import StepProgressBar
 from gan_lab.training.run import build
 
@@ -206,3 +208,29 @@ def test_progress_bar_redraws_at_most_every_interval_and_at_the_last_step(monkey
     bar.min_interval = 0
     bar.on_train_batch_end(None, module, None, None, 6)
     assert drawn == [1, 6, 6]
+
+
+def test_a_decaying_learning_rate_follows_the_step_and_resumes_exactly(tmp_path):
+    base = ["dataset.batch_size=8", "samples.every=null", "checkpoint.every=5", "eval.num_samples=40",
+            "system.lr_decay=cosine", "system.lr_decay_steps=20"]  # fmt: skip
+    train([*base, "train.steps=20"], tmp_path / "straight")
+    train([*base, "train.steps=10"], tmp_path / "first")
+    train(
+        [*base, "train.steps=20", f"ckpt_path={tmp_path / 'first/checkpoints/last.ckpt'}"],
+        tmp_path / "resumed",
+    )
+    assert_same_state(tmp_path / "straight/checkpoints/last.ckpt", tmp_path / "resumed/checkpoints/last.ckpt")
+    # The last update of step 9 ran at cos(pi * 9/20) of the rate, of step 19 at cos(pi * 19/20): near 0.
+    for run, step in (("first", 9), ("straight", 19)):
+        lrs = [
+            opt["param_groups"][0]["lr"]
+            for opt in load(tmp_path / run / "checkpoints/last.ckpt")["optimizer_states"]
+        ]
+        assert lrs == pytest.approx([2e-4 * lr_factor("cosine", step, 20)] * 2)
+    assert lr_factor("cosine", 19, 20) < 0.01 < lr_factor("cosine", 9, 20) == pytest.approx(0.578, abs=1e-3)
+    assert [lr_factor("linear", s, 4) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
+
+
+def test_an_unknown_learning_rate_decay_is_refused_in_one_line(tmp_path):
+    with pytest.raises(ConfigError, match="system.lr_decay='step' is unknown: use one of constant, linear"):
+        train(["train.steps=2", "system.lr_decay=step"], tmp_path)

@@ -1,4 +1,4 @@
-"""`python -m gan_lab.cli.report RUN_OR_SWEEP_DIR... [--out DIR] [--metrics M ...]`: compare finished runs
+"""`python -m gan_lab.report RUN_OR_SWEEP_DIR... [--out DIR] [--metrics M ...]`: compare finished runs
 offline. Writes report.md and summary.csv (mean ± standard error, min and max over seeds, for jobs that differ
 only in `seed`), jobs.csv (every job, failed ones too) and curves.png (each metric over training, per job)."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from gan_lab.errors import reported_as_one_line
 from gan_lab.studies.compare import write_report
 
-PROGRAM = "gan_lab.cli.report"
+PROGRAM = "gan_lab.report"
 
 
 def main(argv: list[str] | None = None) -> None:

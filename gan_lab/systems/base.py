@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import math
+
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.utilities.seed import _collect_rng_states, _set_rng_states
@@ -27,6 +29,19 @@ from torch.optim import Optimizer
 from gan_lab.errors import ConfigError
 
 FORMAT = 2  # checkpoint layout: 2 = systems (gan_lab 0.2); files without it were written by gan_lab 0.1
+
+LR_DECAYS = ("constant", "linear", "cosine")
+
+
+def lr_factor(decay: str, step: int, total: int) -> float:
+    """The learning-rate multiplier at `step` of `total`: 1 throughout (`constant`), or falling from 1 to 0
+    at `total` in a straight line (`linear`) or a half cosine (`cosine`)."""
+    progress = min(step / total, 1.0) if total else 0.0
+    if decay == "linear":
+        return 1.0 - progress
+    if decay == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
 
 
 @dataclass
@@ -60,8 +75,18 @@ class System(pl.LightningModule):
         seed: int = 0,
         grad_clip: float | None = None,
         channels_last: bool = False,
+        lr_decay: str = "constant",
+        lr_decay_steps: int | None = None,
     ) -> None:
         super().__init__()
+        if lr_decay not in LR_DECAYS:
+            raise ConfigError(f"system.lr_decay={lr_decay!r} is unknown: use one of {', '.join(LR_DECAYS)}.")
+        if lr_decay != "constant" and not (isinstance(lr_decay_steps, int) and lr_decay_steps > 0):
+            raise ConfigError(
+                f"system.lr_decay={lr_decay} needs system.lr_decay_steps > 0 (got {lr_decay_steps}): the "
+                "step at which the rates reach 0, usually ${train.steps}."
+            )
+        self.lr_decay, self.lr_decay_steps = lr_decay, lr_decay_steps
         for name, factory in optimizers.items():
             lr = getattr(factory, "keywords", {}).get("lr")
             if lr is not None and not lr > 0:
@@ -112,6 +137,18 @@ class System(pl.LightningModule):
         optimizers = [self.optimizer_factories[name](net.parameters()) for name, net in self.networks.items()]
         self._configured_lrs = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
         return optimizers
+
+    def set_learning_rates(self) -> None:
+        """Every rate = configured x rollback scale x the decay's factor at `steps_done`: a function of the
+        step alone, so a resumed run follows the same schedule without saving one."""
+        factor = self.lr_scale * lr_factor(self.lr_decay, self.steps_done, self.lr_decay_steps or 0)
+        for optimizer, lrs in zip(self.named_optimizers().values(), self._configured_lrs, strict=True):
+            for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr * factor
+
+    def on_train_batch_start(self, batch, batch_idx: int) -> None:
+        if self.lr_decay != "constant":
+            self.set_learning_rates()
 
     def named_optimizers(self) -> dict[str, Optimizer]:
         """This system's (Lightning-wrapped) optimizers by network name."""
@@ -182,9 +219,7 @@ class System(pl.LightningModule):
 
     def on_train_start(self) -> None:
         # The configured rates win over a checkpoint's, so that "resume with a lower lr" does what it says.
-        for optimizer, lrs in zip(self.named_optimizers().values(), self._configured_lrs, strict=True):
-            for group, lr in zip(optimizer.param_groups, lrs, strict=True):
-                group["lr"] = lr * self.lr_scale
+        self.set_learning_rates()
         if self._rng_to_restore is not None:
             _set_rng_states(self._rng_to_restore)
             self._rng_to_restore = None

@@ -43,8 +43,10 @@ class LatentGAN(System):
         num_samples: int = 64,
         seed: int = 0,
         channels_last: bool = False,
+        lr_decay: str = "constant",
+        lr_decay_steps: int | None = None,
     ) -> None:
-        super().__init__(optimizers, seed, grad_clip, channels_last)
+        super().__init__(optimizers, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)
         if not (isinstance(n_critic, int) and n_critic >= 1):
             raise ConfigError(f"system.n_critic={n_critic} cannot work: use an integer >= 1.")
         built = nets(data_shape=tuple(data_shape), num_classes=num_classes)
