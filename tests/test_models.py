@@ -4,6 +4,7 @@ import torch
 from gan_lab.errors import ConfigError
 from gan_lab.nets.cnn import CNNClassifier
 from gan_lab.nets.dcgan import dcgan
+from gan_lab.nets.metz import metz_small
 from gan_lab.nets.mlp import mlp_gan
 
 
@@ -70,3 +71,25 @@ def test_classifier_exposes_its_feature_layer():
     assert net(x).shape == (2, 10)
     with pytest.raises(ConfigError, match="model=cnn_classifier needs a labelled dataset"):
         CNNClassifier((3, 64, 64), num_classes=None)  # e.g. an unlabelled image folder
+
+
+@pytest.mark.parametrize(("d_width", "pack"), [(4, 1), (2, 1), (4, 3)])
+def test_metz_small_pair_has_the_papers_shapes(d_width, pack):
+    nets = metz_small((3, 28, 28), d_width=d_width, pack=pack)
+    fake = nets.generator(torch.randn(6, 256))
+    assert nets.nz == 256 and fake.shape == (6, 3, 28, 28) and fake.abs().max() <= 1
+    convs = [m for m in nets.discriminator.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [d_width, 2 * d_width, 4 * d_width]
+    assert convs[0].in_channels == 3 * pack and all(c.kernel_size == (3, 3) for c in convs)
+    leaky = [m.negative_slope for m in nets.discriminator.modules() if isinstance(m, torch.nn.LeakyReLU)]
+    assert leaky == [0.3] * 3
+    deconvs = [m.out_channels for m in nets.generator.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert deconvs == [32, 16, 8]
+    assert nets.discriminator(fake).shape == (6 // pack,)
+
+
+def test_metz_small_refuses_other_image_sizes_in_one_line():
+    with pytest.raises(
+        ConfigError, match=r"model=metz_small is built for 28x28 images .* dataset.image_size=28"
+    ):
+        metz_small((3, 32, 32))

@@ -14,11 +14,10 @@ Logging cadence and the last-step stop live in the `StepBookkeeping` callback: a
 scalars and does nothing else with them.
 """
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import math
 
 import pytorch_lightning as pl
 import torch
