@@ -217,6 +217,7 @@ class Evaluator:
                 "seed": self.seed,
                 "extractor": extractor.name,
                 "weights": file_digest(extractor.weights),
+                "space": extractor.space,  # the same weights can give other features (a new layer, a norm)
             },
             sort_keys=True,
         )
