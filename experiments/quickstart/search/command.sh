@@ -1,4 +1,4 @@
-python -m gan_lab --multirun seed=100 logger=none eval.every=1000 samples.every=null checkpoint.every=null \
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m gan_lab --multirun seed=100 logger=none eval.every=1000 samples.every=null checkpoint.every=null \
   hydra/sweeper=optuna hydra.sweeper.direction=maximize hydra.sweeper.n_trials=30 hydra.sweeper.n_jobs=1 \
   eval.objective=high_quality_pct hydra.sweeper.sampler.seed=0 hydra.sweep.dir=multiruns/search_quickstart \
   'train.steps=choice(3000,6000)' 'dataset.batch_size=choice(64,128,256,512)' \
