@@ -57,7 +57,8 @@ def test_missing_data_fails_naming_the_folder(tmp_path):
 
 
 def test_multirun_gives_each_job_its_own_folder(tmp_path):
-    result = cli(["-m", "system.optimizers.generator.lr=1e-4,2e-4", *FAST], tmp_path)
+    args = ["-m", "system.optimizers.generator.lr=1e-4,2e-4", "system.lr_decay=constant", *FAST]
+    result = cli(args, tmp_path)
     assert result.returncode == 0, result.stderr
     folders = run_folders(tmp_path)
     assert [f.name for f in folders] == ["0", "1"] and folders[0].parent == folders[1].parent
