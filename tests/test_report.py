@@ -70,12 +70,20 @@ def test_one_run_folder_and_chosen_metrics(sweep, tmp_path):
     assert "modes_captured" not in (tmp_path / "r/report.md").read_text()
 
 
+def test_a_published_row_is_printed_beside_the_summary(sweep, tmp_path):
+    paper = ["--reference", "PacGAN GAN row", "modes_captured=17.3±0.8", "kl_modes=0.70+-0.07"]
+    report([str(sweep), "--out", str(tmp_path / "r"), "--metrics", "modes_captured", "kl_modes", *paper])
+    table = (tmp_path / "r/report.md").read_text().split("## Published rows")[1].split("## Every job")[0]
+    assert "| PacGAN GAN row | 17.3 ± 0.8 | 0.7 ± 0.07 |" in table
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["nowhere"], "nowhere is not a folder"),
         (["."], "no run under"),
         (["SWEEP", "--metrics", "fid"], "no job reported ['fid'] at its last step"),
+        (["SWEEP", "--reference", "paper", "fid=low"], "'fid=low' is not METRIC=MEAN or METRIC=MEAN±SE"),
     ],
 )
 def test_bad_input_is_one_line(sweep, tmp_path, monkeypatch, args, message):

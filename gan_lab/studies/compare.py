@@ -118,6 +118,29 @@ def summarise(jobs: list[Job], metrics: list[str]) -> list[dict]:
     return rows
 
 
+@dataclass
+class Reference:
+    """A published row to print beside the lab's: its label, and per metric a mean and (if given) an error."""
+
+    label: str
+    values: dict[str, tuple[float, float]]  # metric -> (mean, standard error; nan when not given)
+
+
+def parse_reference(label: str, items: list[str]) -> Reference:
+    """`label` and items `METRIC=MEAN` or `METRIC=MEAN±SE` (`+-` also works); GanLabError on anything else."""
+    values = {}
+    for item in items:
+        metric, _, text = item.partition("=")
+        mean, _, se = text.replace("+-", "±").partition("±")
+        try:
+            values[metric] = (float(mean), float(se) if se else math.nan)
+        except ValueError:
+            raise GanLabError(
+                f"reference {label!r}: {item!r} is not METRIC=MEAN or METRIC=MEAN±SE (e.g. kl_modes=0.7±0.07)"
+            ) from None
+    return Reference(label, values)
+
+
 def _number(value: float) -> str:
     if math.isnan(value):
         return "–"
@@ -130,8 +153,10 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]
 
 
-def markdown(jobs: list[Job], summary: list[dict], metrics: list[str], root: Path) -> str:
-    """The summary (mean ± s.e. [min, max] over seeds) then every job."""
+def markdown(
+    jobs: list[Job], summary: list[dict], metrics: list[str], root: Path, references: list[Reference] = ()
+) -> str:
+    """The summary (mean ± s.e. [min, max] over seeds), the published rows beside it, then every job."""
     keys = _setting_keys(jobs)
     settings = []
     for row in summary:
@@ -153,6 +178,13 @@ def markdown(jobs: list[Job], summary: list[dict], metrics: list[str], root: Pat
     ]
     lines = ["## Mean ± standard error [min, max] over trials, at each run's last step", ""]
     lines += _table([*keys, "trials", *metrics], settings)
+    if references:
+        published = [
+            [ref.label, *(" ± ".join(map(_number, ref.values.get(m, (math.nan,)))) for m in metrics)]
+            for ref in references
+        ]
+        lines += ["", "## Published rows beside these (mean ± standard error)", ""]
+        lines += _table(["row", *metrics], published)
     lines += ["", "## Every job", ""] + _table(["job", *columns, "steps", "status", *metrics], each)
     return "\n".join(lines) + "\n"
 
@@ -183,8 +215,11 @@ def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
     plt.close(fig)
 
 
-def write_report(folders: list[Path], out: Path, metrics: list[str] | None = None) -> list[Job]:
-    """report.md, jobs.csv, summary.csv and curves.png in `out` for every run under `folders`."""
+def write_report(
+    folders: list[Path], out: Path, metrics: list[str] | None = None, references: list[Reference] = ()
+) -> list[Job]:
+    """report.md, jobs.csv, summary.csv and curves.png in `out` for every run under `folders`; `references`
+    (published rows) are printed beside the summary in report.md."""
     jobs = [read_job(run) for run in find_runs(folders)]
     if metrics is None:  # every metric any job reported at its last step, std columns aside
         metrics = sorted({m for j in jobs for m in j.final if not m.endswith("_std")})
@@ -207,6 +242,6 @@ def write_report(folders: list[Path], out: Path, metrics: list[str] | None = Non
         writer.writeheader()
         writer.writerows(summary)
     title = ", ".join(str(f) for f in folders)
-    (out / "report.md").write_text(f"# {title}\n\n" + markdown(jobs, summary, metrics, root))
+    (out / "report.md").write_text(f"# {title}\n\n" + markdown(jobs, summary, metrics, root, references))
     plot_curves(jobs, metrics, out / "curves.png")
     return jobs
