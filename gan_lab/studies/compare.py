@@ -194,8 +194,17 @@ def _relative(path: Path, root: Path) -> str:
     return str(path.relative_to(root)) if path != root and path.is_relative_to(root) else path.name
 
 
+def _short(value: str) -> str:
+    """An override's value for a legend: numbers to 4 significant digits."""
+    try:
+        return f"{float(value):.4g}"
+    except ValueError:
+        return value
+
+
 def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
-    """One panel per metric: its value at every evaluation, one line per job."""
+    """One panel per metric: its value at every evaluation, one line per job, with one legend under the panels
+    (its title names the differing overrides, each entry gives a job's values)."""
     shown = [m for m in metrics if any(m in e for j in jobs for e in j.history)]
     fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.5 * max(len(shown), 1), 3.5), dpi=110,
                              squeeze=False)  # fmt: skip
@@ -204,12 +213,17 @@ def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
         for job in jobs:
             points = [(e["step"], e[metric]) for e in job.history if metric in e]
             if points:
-                label = " ".join(f"{k}={job.overrides.get(k, '')}" for k in columns) or job.path.name
+                values = " ".join(_short(job.overrides.get(k, "")) for k in columns)
+                label = f"{job.path.name}: {values}" if values else job.path.name
                 ax.plot(*zip(*points, strict=True), marker=".", label=label)
         ax.set(xlabel="step", title=metric)
         ax.grid(alpha=0.3)
-    if shown and len(jobs) <= 20:
-        axes[0][0].legend(fontsize=7)
+    if shown and len(jobs) <= 30:
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        title = "job: " + " ".join(columns)
+        ncol = 2 if len(labels) > 10 else 1
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7, ncol=ncol,
+                   title=title, title_fontsize=7)  # fmt: skip
     fig.tight_layout()
     fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
