@@ -159,6 +159,6 @@ def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
             experiment.split("_")[0], []
         )
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
-    if experiment in ("dcgan_celeba", "dcgan_anime"):
+    if experiment in ("dcgan_celeba", "dcgan_anime", "encoder_faces"):
         return [f"dataset.root={faces}"]
     return []

@@ -32,6 +32,9 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
     assert (out / "checkpoints" / "last.ckpt").is_file()
     if experiment.startswith(("classifier", "augment")):  # an augmentation experiment is one job's classifier
         assert 0 <= written["final"]["test/acc"] <= 1
+    elif experiment.startswith("encoder"):  # self-supervised: a loss and no samples
+        assert torch.isfinite(torch.tensor(written["final"]["train/loss"]))
+        assert not (out / "samples").exists()
     else:
         for key in ("loss/d", "loss/g", "d/real", "d/fake"):
             assert torch.isfinite(torch.tensor(written["final"][key])), key

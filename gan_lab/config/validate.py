@@ -18,7 +18,7 @@ from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names
 PRECISIONS = (32, "32", "32-true", "bf16-mixed", "16-mixed")
 ON_DIVERGENCE = ("stop", "rollback")
 REAL_SPLITS = ("train", "test")
-FEATURES = ("classifier", "inception")
+FEATURES = ("classifier", "encoder", "inception")
 
 
 def _require(ok: bool, key: str, value, allowed: str) -> None:

@@ -103,6 +103,7 @@ class Evaluator:
                     metrics.classifier,
                     metrics.inception_weights,
                     metrics.inception_download,
+                    metrics.get("encoder"),
                 )
                 if self.image_names
                 else []

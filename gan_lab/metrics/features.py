@@ -4,6 +4,8 @@
   torchmetrics uses them): 2048-d pool features and the 1008-way logits behind the Inception Score.
 - `classifier`: a `cnn_classifier` trained by gan_lab (its feature layer, length-normalised, and its 10
   logits): the domain extractor for MNIST-like data, where Inception features carry little meaning.
+- `encoder`: a conv encoder trained by gan_lab without labels (SimCLR, experiment=encoder_faces): its feature
+  layer, length-normalised as the classifier's; no logits, so no IS. The offline feature space of the faces.
 """
 
 import hashlib
@@ -86,44 +88,63 @@ class ClassifierExtractor(Extractor):
     @torch.inference_mode()
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         features = self.net.features(self.prepare(images))
-        # Length-normalised: the raw layer's length grows without bound on images unlike the training digits
-        # (a 50- to 300-step DCGAN's strokes: mean length 84 to 105, real digits 56, the untrained G's flat
-        # grey 58), and FID's mean term (75-81% of it) followed that length, scoring the untrained generator
-        # (4,554) better than the 50- to 300-step ones (10,383 to 6,792). Unit length keeps which units fire
-        # and how strongly relative to each other.
-        # The sqrt(dim) scale makes the mean squared feature 1, the scale KID's kernel (x.y / dim + 1)^3
-        # assumes (at length 1 it is all but linear). See experiments/classifier_space_mnist.
-        unit = F.normalize(features, dim=1) * features.shape[1] ** 0.5
-        return unit, self.net.head(features)
+        return unit_length_x_sqrt_dim(features), self.net.head(features)
 
 
-def classifier_path(name_or_path: str) -> Path:
-    """A bundled classifier by name (`mnist`, `fashion_mnist`) or a classifier run's checkpoint path."""
+def unit_length_x_sqrt_dim(features: Tensor) -> Tensor:
+    """Each row scaled to length sqrt(dim): the direction only, at the scale KID's kernel assumes."""
+    # Length-normalised: the raw layer's length grows without bound on images unlike the training digits
+    # (a 50- to 300-step DCGAN's strokes: mean length 84 to 105, real digits 56, the untrained G's flat
+    # grey 58), and FID's mean term (75-81% of it) followed that length, scoring the untrained generator
+    # (4,554) better than the 50- to 300-step ones (10,383 to 6,792). Unit length keeps which units fire
+    # and how strongly relative to each other.
+    # The sqrt(dim) scale makes the mean squared feature 1, the scale KID's kernel (x.y / dim + 1)^3
+    # assumes (at length 1 it is all but linear). See experiments/classifier_space_mnist.
+    return F.normalize(features, dim=1) * features.shape[1] ** 0.5
+
+
+class EncoderExtractor(ClassifierExtractor):
+    """A gan_lab encoder (experiment=encoder_faces) as feature extractor: its features, scaled as the
+    classifier's; its projection head is a training device, not classes, so there are no logits."""
+
+    name = "encoder"
+
+    @torch.inference_mode()
+    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        features = self.net.features(self.prepare(images))
+        return unit_length_x_sqrt_dim(features), features.new_zeros(len(features), 0)
+
+
+def classifier_path(name_or_path: str, key: str = "metrics.classifier") -> Path:
+    """A bundled network by name (`mnist`, `fashion_mnist`, `faces`) or a run's checkpoint path."""
     bundled = BUNDLED_CLASSIFIERS / f"{name_or_path}.ckpt"
     if bundled.is_file():
         return bundled
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         names = ", ".join(sorted(p.stem for p in BUNDLED_CLASSIFIERS.glob("*.ckpt")))
+        experiment = "encoder_faces" if key == "metrics.encoder" else "classifier_mnist"
         raise ConfigError(
-            f"metrics.classifier={name_or_path!r} is neither a bundled classifier ({names}) nor a "
-            "file: train one with `python -m gan_lab experiment=classifier_mnist` and pass its "
-            "checkpoints/last.ckpt."
+            f"{key}={name_or_path!r} is neither a bundled network ({names}) nor a file: train one with "
+            f"`python -m gan_lab experiment={experiment}` and pass its checkpoints/last.ckpt."
         )
     return path
 
 
-def load_classifier(name_or_path: str) -> ClassifierExtractor:
-    """The classifier network of a classifier run's checkpoint, rebuilt from the run's own config."""
-    path = classifier_path(name_or_path)
-    checkpoint, run = read_checkpoint(path, key="metrics.classifier")
+def load_classifier(name_or_path: str, key: str = "metrics.classifier") -> ClassifierExtractor:
+    """The network of a classifier (or, for key metrics.encoder, an encoder) run's checkpoint, rebuilt from
+    the run's own config."""
+    path = classifier_path(name_or_path, key)
+    checkpoint, run = read_checkpoint(path, key=key)
     data_shape = (run.dataset.channels, run.dataset.image_size, run.dataset.image_size)
     net = load_system(checkpoint, run, data_shape).networks.get("net")
     if not hasattr(net, "features"):
         raise ConfigError(
-            f"{path} is not a gan_lab classifier checkpoint (from experiment=classifier_mnist)."
+            f"{path} is not a gan_lab classifier or encoder checkpoint (from experiment=classifier_mnist or "
+            "experiment=encoder_faces)."
         )
-    return ClassifierExtractor(net, data_shape, path)
+    kind = EncoderExtractor if key == "metrics.encoder" else ClassifierExtractor
+    return kind(net, data_shape, path)
 
 
 class InceptionExtractor(Extractor):
@@ -187,7 +208,11 @@ def _say_inception_missing(cached: str) -> None:
 
 
 def load_extractors(
-    features: list[str], classifier: str | None, weights: str | None, download: bool
+    features: list[str],
+    classifier: str | None,
+    weights: str | None,
+    download: bool,
+    encoder: str | None = None,
 ) -> list[Extractor]:
     """The extractors named in `metrics.features` that are available; a missing Inception is said once."""
     extractors: list[Extractor] = []
@@ -196,6 +221,10 @@ def load_extractors(
             if not classifier:
                 raise ConfigError("metrics.features lists `classifier` but metrics.classifier is null.")
             extractors.append(load_classifier(classifier))
+        elif name == "encoder":
+            if not encoder:
+                raise ConfigError("metrics.features lists `encoder` but metrics.encoder is null.")
+            extractors.append(load_classifier(encoder, key="metrics.encoder"))
         elif name == "inception":
             path = inception_weights(weights, download)
             if path is None:
@@ -203,5 +232,5 @@ def load_extractors(
             else:
                 extractors.append(InceptionExtractor(path))
         else:
-            raise ConfigError(f"metrics.features has {name!r}: use `classifier` and/or `inception`.")
+            raise ConfigError(f"metrics.features has {name!r}: use classifier, encoder and/or inception.")
     return extractors

@@ -4,10 +4,12 @@ from gan_lab.systems.base import System, Visual
 from gan_lab.systems.build import build_system
 from gan_lab.systems.checkpoint import load_system, pick_device, read_checkpoint, steps_of
 from gan_lab.systems.classifier import Classifier
+from gan_lab.systems.contrastive import ContrastiveEncoder
 from gan_lab.systems.latent_gan import LatentGAN
 
 __all__ = [
     "Classifier",
+    "ContrastiveEncoder",
     "LatentGAN",
     "System",
     "Visual",

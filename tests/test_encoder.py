@@ -1,0 +1,69 @@
+"""The face feature space: SimCLR's loss and views, an encoder run, and the encoder as a metric extractor."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import TINY, train
+
+from gan_lab.errors import ConfigError
+from gan_lab.metrics.features import EncoderExtractor, load_classifier
+from gan_lab.objectives.contrastive import SimCLRViews, nt_xent
+
+
+def test_nt_xent_is_cross_entropy_of_each_view_against_its_partner():
+    torch.manual_seed(0)
+    a, b, t = torch.randn(5, 8), torch.randn(5, 8), 0.3
+    loss, _ = nt_xent(a, b, t)
+    z = F.normalize(torch.cat([a, b]), dim=1)
+    terms = []
+    for i in range(10):
+        partner = (i + 5) % 10
+        others = [j for j in range(10) if j != i]
+        logsumexp = torch.logsumexp(torch.stack([z[i] @ z[j] / t for j in others]), 0)
+        terms.append(logsumexp - z[i] @ z[partner] / t)
+    assert loss.item() == pytest.approx(torch.stack(terms).mean().item(), rel=1e-5)
+
+
+def test_nt_xent_finds_partners_that_match():
+    torch.manual_seed(0)
+    a = torch.randn(16, 32)
+    loss_same, found = nt_xent(a, a + 0.01 * torch.randn_like(a), 0.1)
+    loss_random, _ = nt_xent(a, torch.randn_like(a), 0.1)
+    assert found.item() == 1.0 and loss_same < 0.5 < math.log(31) < loss_random + 1
+
+
+def test_two_views_of_a_batch_differ_and_stay_in_range():
+    torch.manual_seed(0)
+    views = SimCLRViews(32)
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    one, two = views(x), views(x)
+    assert one.shape == (4, 3, 32, 32) and not torch.allclose(one, two)
+    assert one.min() >= -1 - 1e-5 and one.max() <= 1 + 1e-5
+
+
+def test_an_encoder_run_scores_a_gan_in_its_feature_space(tmp_path, faces):
+    encoder = train(["experiment=encoder_faces", f"dataset.root={faces}", *TINY], tmp_path / "enc")
+    assert encoder["steps"] == 3 and math.isfinite(encoder["final"]["train/loss"])
+    ckpt = tmp_path / "enc" / "checkpoints" / "last.ckpt"
+
+    extractor = load_classifier(str(ckpt), key="metrics.encoder")
+    assert isinstance(extractor, EncoderExtractor)
+    features, logits = extractor(torch.rand(6, 3, 64, 64) * 2 - 1)
+    assert features.shape == (6, 128) and logits.shape == (6, 0)
+    assert features.norm(dim=1) == pytest.approx(torch.full((6,), 128**0.5), rel=1e-5)
+
+    gan = ["experiment=dcgan_anime", f"dataset.root={faces}", *TINY, "eval.every=3", "metrics=faces",
+           f"metrics.encoder={ckpt}", "logger=none"]  # fmt: skip
+    result = train(gan, tmp_path / "gan")
+    last = json.loads((tmp_path / "gan" / "metrics.json").read_text())["eval"][-1]
+    assert {"fid_encoder", "kid_encoder", "precision_encoder", "recall_encoder"} <= set(last)
+    assert last["fid_encoder"] > 0 and not any(k.startswith("is_") for k in last)
+    assert result["steps"] == 3
+
+
+def test_an_encoder_that_is_not_there_names_the_experiment_that_makes_one(tmp_path, faces):
+    with pytest.raises(ConfigError, match=r"metrics.encoder='nowhere.ckpt'.*experiment=encoder_faces"):
+        load_classifier("nowhere.ckpt", key="metrics.encoder")
