@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY, train
+from conftest import TINY, train, write_images
 
+from gan_lab.cli.disturbances import main as disturbances
 from gan_lab.errors import ConfigError
 from gan_lab.metrics.features import EncoderExtractor, load_classifier
 from gan_lab.objectives.contrastive import SimCLRViews, nt_xent
@@ -44,7 +45,7 @@ def test_two_views_of_a_batch_differ_and_stay_in_range():
     assert one.min() >= -1 - 1e-5 and one.max() <= 1 + 1e-5
 
 
-def test_an_encoder_run_scores_a_gan_in_its_feature_space(tmp_path, faces):
+def test_an_encoder_run_scores_a_gan_and_a_disturbance_study_in_its_space(tmp_path, faces, capsys):
     encoder = train(["experiment=encoder_faces", f"dataset.root={faces}", *TINY], tmp_path / "enc")
     assert encoder["steps"] == 3 and math.isfinite(encoder["final"]["train/loss"])
     ckpt = tmp_path / "enc" / "checkpoints" / "last.ckpt"
@@ -62,6 +63,15 @@ def test_an_encoder_run_scores_a_gan_in_its_feature_space(tmp_path, faces):
     assert {"fid_encoder", "kid_encoder", "precision_encoder", "recall_encoder"} <= set(last)
     assert last["fid_encoder"] > 0 and not any(k.startswith("is_") for k in last)
     assert result["steps"] == 3
+
+    other = write_images(tmp_path / "other", n=20, size=(80, 96))  # CelebA's layout: a folder of JPEGs
+    small = ["--n", "12", "--n-reference", "12", "--levels", "0", "1", "--clusters", "2", "--orders", "1"]
+    where = ["--dataset", "anime", "--root", str(faces), "--other", "celeba", "--other-root", str(other)]
+    disturbances(
+        [*where, "--features", "encoder", "--encoder", str(ckpt), *small, "--out", str(tmp_path / "s")]
+    )
+    assert "anime in encoder space (last.ckpt" in capsys.readouterr().out
+    assert (tmp_path / "s" / "results.csv").is_file()
 
 
 def test_an_encoder_that_is_not_there_names_the_experiment_that_makes_one(tmp_path, faces):

@@ -44,10 +44,16 @@ def datamodule(name: str, root: str | None, seed: int):
     return dm, cfg.metrics
 
 
-def extractor(metrics, features: str | None, classifier: str | None, inception: str | None) -> Extractor:
-    """The feature extractor: `features` (classifier or inception; default the dataset's metric set's)."""
+def extractor(
+    metrics, features: str | None, classifier: str | None, inception: str | None, encoder: str | None = None
+) -> Extractor:
+    """The feature extractor: `features` (classifier, encoder or inception; default the dataset's metric
+    set's)."""
     name = features or (list(metrics.features) or ["inception"])[0]
-    found = load_extractors([name], classifier or metrics.classifier, inception, download=False)
+    encoder = encoder or metrics.get("encoder")
+    found = load_extractors(
+        [name], classifier or metrics.classifier, inception, download=False, encoder=encoder
+    )
     if not found:
         raise ConfigError(
             "the Inception FID weights are not in torch hub's cache: pass --inception-weights PATH."
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--features",
-        choices=["classifier", "inception"],
+        choices=["classifier", "encoder", "inception"],
         default=None,
         help="the feature space (default: the dataset's metric set's first)",
     )
@@ -80,6 +86,11 @@ def main(argv: list[str] | None = None) -> None:
         "--classifier",
         default=None,
         help="a bundled classifier name or a classifier run's last.ckpt (default: the metric set's)",
+    )
+    parser.add_argument(
+        "--encoder",
+        default=None,
+        help="a bundled encoder name or an encoder_faces run's last.ckpt (default: the metric set's)",
     )
     parser.add_argument("--inception-weights", default=None, help="the InceptionV3 FID weights file")
     parser.add_argument("--n", type=int, default=4000, help="real images disturbed (default 4000)")
@@ -103,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
     with reported_as_one_line(PROGRAM):
         start = time.time()
         dm, metrics = datamodule(args.dataset, args.root, args.seed)
-        net = extractor(metrics, args.features, args.classifier, args.inception_weights).to(args.device)
+        net = extractor(metrics, args.features, args.classifier, args.inception_weights, args.encoder)
+        net = net.to(args.device)
         reference, images, where = real_images(dm, args.n_reference, args.n, args.seed)
         other = None
         if args.other:
