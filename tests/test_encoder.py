@@ -7,8 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 from conftest import TINY, train, write_images
+from omegaconf import OmegaConf
 
 from gan_lab.cli.disturbances import main as disturbances
+from gan_lab.cli.evaluate import run_config
 from gan_lab.errors import ConfigError
 from gan_lab.metrics.features import EncoderExtractor, load_classifier
 from gan_lab.objectives.contrastive import SimCLRViews, nt_xent
@@ -57,23 +59,38 @@ def test_an_encoder_run_scores_a_gan_and_a_disturbance_study_in_its_space(tmp_pa
     assert features.norm(dim=1) == pytest.approx(torch.full((6,), 128**0.5), rel=1e-5)
 
     gan = ["experiment=dcgan_anime", f"dataset.root={faces}", *TINY, "eval.every=3", "metrics=faces",
-           f"metrics.encoder={ckpt}", "logger=none"]  # fmt: skip
+           "metrics.names=[fid,kid,is,pr]", f"metrics.encoder={ckpt}", "logger=none"]  # fmt: skip
     result = train(gan, tmp_path / "gan")
     last = json.loads((tmp_path / "gan" / "metrics.json").read_text())["eval"][-1]
     assert {"fid_encoder", "kid_encoder", "precision_encoder", "recall_encoder"} <= set(last)
-    assert last["fid_encoder"] > 0 and not any(k.startswith("is_") for k in last)
+    assert last["fid_encoder"] > 0 and not any(k.startswith("is_") for k in last)  # no logits, no IS
     assert result["steps"] == 3
 
     other = write_images(tmp_path / "other", n=20, size=(80, 96))  # CelebA's layout: a folder of JPEGs
     small = ["--n", "12", "--n-reference", "12", "--levels", "0", "1", "--clusters", "2", "--orders", "1"]
     where = ["--dataset", "anime", "--root", str(faces), "--other", "celeba", "--other-root", str(other)]
-    disturbances(
-        [*where, "--features", "encoder", "--encoder", str(ckpt), *small, "--out", str(tmp_path / "s")]
-    )
+    space = ["--encoder", str(ckpt)]  # anime's own metric set is Inception's: --encoder picks the encoder
+    disturbances([*where, *space, *small, "--out", str(tmp_path / "s")])
     assert "anime in encoder space (last.ckpt" in capsys.readouterr().out
     assert (tmp_path / "s" / "results.csv").is_file()
+
+    with pytest.raises(ConfigError, match=r"metrics.classifier=.* is not a Classifier run's checkpoint"):
+        load_classifier(str(ckpt))  # an encoder's projection head is no classifier's logits
 
 
 def test_an_encoder_that_is_not_there_names_the_experiment_that_makes_one(tmp_path, faces):
     with pytest.raises(ConfigError, match=r"metrics.encoder='nowhere.ckpt'.*experiment=encoder_faces"):
         load_classifier("nowhere.ckpt", key="metrics.encoder")
+
+
+def test_evaluate_adds_an_encoder_to_a_run_saved_before_the_setting_existed():
+    saved = OmegaConf.create(
+        {"eval": {}, "dataset": {}, "metrics": {"names": ["fid"], "features": ["inception"]}}
+    )
+    given = OmegaConf.create(
+        {"eval": {}, "dataset": {}, "metrics": {"features": ["encoder"], "encoder": "e.ckpt"}}
+    )
+    run = run_config(given, saved)
+    assert run.metrics.encoder == "e" and list(run.metrics.features) == ["encoder"]
+    with pytest.raises(ConfigError, match="metrics.pr_kk: this run's metrics has no such setting"):
+        run_config(OmegaConf.create({"eval": {}, "dataset": {}, "metrics": {"pr_kk": 3}}), saved)

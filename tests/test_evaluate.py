@@ -15,6 +15,7 @@ from gan_lab.metrics.features import INCEPTION_URL
 from gan_lab.systems import load_system, read_checkpoint
 
 EVAL = [
+    "system.lr_decay=constant",  # a 4-step and a 6-step run share their first steps only at a constant rate
     "eval.every=2",
     "eval.num_samples=300",
     "train.steps=6",

@@ -72,9 +72,13 @@ def test_one_run_folder_and_chosen_metrics(sweep, tmp_path):
 
 def test_a_published_row_is_printed_beside_the_summary(sweep, tmp_path):
     paper = ["--reference", "PacGAN GAN row", "modes_captured=17.3±0.8", "kl_modes=0.70+-0.07"]
-    report([str(sweep), "--out", str(tmp_path / "r"), "--metrics", "modes_captured", "kl_modes", *paper])
+    other = ["--reference", "a paper without errors", "kl_modes=0.5"]
+    report(
+        [str(sweep), "--out", str(tmp_path / "r"), "--metrics", "modes_captured", "kl_modes", *paper, *other]
+    )
     table = (tmp_path / "r/report.md").read_text().split("## Published rows")[1].split("## Every job")[0]
     assert "| PacGAN GAN row | 17.3 ± 0.8 | 0.7 ± 0.07 |" in table
+    assert "| a paper without errors | – | 0.5 |" in table
 
 
 @pytest.mark.parametrize(
@@ -83,7 +87,12 @@ def test_a_published_row_is_printed_beside_the_summary(sweep, tmp_path):
         (["nowhere"], "nowhere is not a folder"),
         (["."], "no run under"),
         (["SWEEP", "--metrics", "fid"], "no job reported ['fid'] at its last step"),
-        (["SWEEP", "--reference", "paper", "fid=low"], "'fid=low' is not METRIC=MEAN or METRIC=MEAN±SE"),
+        (
+            ["SWEEP", "--reference", "paper", "kl_modes=low"],
+            "'kl_modes=low' is not METRIC=MEAN or METRIC=MEAN±SE",
+        ),
+        (["SWEEP", "--reference", "kl_modes=0.7"], "start with the row's label"),
+        (["SWEEP", "--reference", "paper", "fid=3"], "gives ['fid'], which are not columns of this table"),
     ],
 )
 def test_bad_input_is_one_line(sweep, tmp_path, monkeypatch, args, message):

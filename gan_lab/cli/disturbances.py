@@ -49,7 +49,7 @@ def extractor(
 ) -> Extractor:
     """The feature extractor: `features` (classifier, encoder or inception; default the dataset's metric
     set's)."""
-    name = features or (list(metrics.features) or ["inception"])[0]
+    name = features or ("encoder" if encoder else (list(metrics.features) or ["inception"])[0])
     encoder = encoder or metrics.get("encoder")
     found = load_extractors(
         [name], classifier or metrics.classifier, inception, download=False, encoder=encoder

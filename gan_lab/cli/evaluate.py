@@ -23,6 +23,10 @@ from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
 SOURCES = ("generator", "initial", "test_split")
 
 
+# Settings newer than some checkpoints' saved configs: given on the command line, they are added to them.
+ADDED_SINCE = {("metrics", "encoder")}
+
+
 def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
     """The run's saved config with this command's non-null `eval`, `metrics` and `dataset` values on top."""
     if "metrics" not in saved:
@@ -32,7 +36,7 @@ def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
             for key, value in cfg[section].items():
                 if value is None:
                     continue
-                if key not in saved[section]:
+                if key not in saved[section] and (section, key) not in ADDED_SINCE:
                     raise ConfigError(f"{section}.{key}: this run's {section} has no such setting.")
                 saved[section][key] = value
     return saved

@@ -119,8 +119,14 @@ class Evaluator:
         if "conditional_accuracy" in self.names and self.num_classes:  # unconditional runs have no labels
             names.append("conditional_accuracy")
         for extractor in self.extractors:
-            names += [out for name in self.image_names for out in image_metric_names(name, extractor.name)]
+            names += [
+                out for name in self.scored_by(extractor) for out in image_metric_names(name, extractor.name)
+            ]
         return names
+
+    def scored_by(self, extractor: Extractor) -> list[str]:
+        """The image metrics `extractor` can give: IS needs class logits, which an encoder has not."""
+        return [name for name in self.image_names if extractor.has_logits or name != "is"]
 
     def _check_dataset(self) -> None:
         shape = self.datamodule.data_shape
@@ -188,7 +194,7 @@ class Evaluator:
             for extractor in self.extractors:
                 fake, logits = (torch.cat(parts) for parts in features[extractor.name])
                 real = self.real_features(extractor)
-                names, pr_k = self.image_names, self.cfg.pr_k
+                names, pr_k = self.scored_by(extractor), self.cfg.pr_k
                 scores.update(image_scores(names, real, fake, logits, extractor.name, pr_k))
             return scores
 

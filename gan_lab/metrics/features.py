@@ -44,6 +44,7 @@ class Extractor(nn.Module):
     name: str
     weights: Path
     space: str
+    has_logits = True  # class logits beside the features: what IS needs
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -59,6 +60,8 @@ class ClassifierExtractor(Extractor):
     name = "classifier"
     space = "penultimate-relu-unit-length-x-sqrt-dim"
 
+    key = "metrics.classifier"  # the setting that names the weights, for error messages
+
     def __init__(self, net: nn.Module, data_shape: tuple[int, ...], weights: Path) -> None:
         super().__init__()
         self.net, self.data_shape, self.weights = net.eval(), tuple(data_shape), weights
@@ -66,7 +69,7 @@ class ClassifierExtractor(Extractor):
     def check_channels(self, channels: int) -> None:
         if channels != self.data_shape[0]:
             raise ConfigError(
-                f"metrics.classifier ({self.weights.name}) reads {self.data_shape[0]}-channel images, the "
+                f"{self.key} ({self.weights.name}) reads {self.data_shape[0]}-channel images, the "
                 f"data has {channels}: use a classifier trained on this dataset, or metrics=inception."
             )
 
@@ -108,6 +111,9 @@ class EncoderExtractor(ClassifierExtractor):
     classifier's; its projection head is a training device, not classes, so there are no logits."""
 
     name = "encoder"
+    key = "metrics.encoder"
+    space = "pooled-body-unit-length-x-sqrt-dim"
+    has_logits = False
 
     @torch.inference_mode()
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
@@ -137,14 +143,15 @@ def load_classifier(name_or_path: str, key: str = "metrics.classifier") -> Class
     path = classifier_path(name_or_path, key)
     checkpoint, run = read_checkpoint(path, key=key)
     data_shape = (run.dataset.channels, run.dataset.image_size, run.dataset.image_size)
-    net = load_system(checkpoint, run, data_shape).networks.get("net")
-    if not hasattr(net, "features"):
+    encoder = key == "metrics.encoder"
+    system = "ContrastiveEncoder" if encoder else "Classifier"
+    if not str(run.system.get("_target_", "")).endswith(f".{system}"):
+        experiment = "encoder_faces" if encoder else "classifier_mnist"
         raise ConfigError(
-            f"{path} is not a gan_lab classifier or encoder checkpoint (from experiment=classifier_mnist or "
-            "experiment=encoder_faces)."
+            f"{key}={name_or_path!r} is not a {system} run's checkpoint (from experiment={experiment})."
         )
-    kind = EncoderExtractor if key == "metrics.encoder" else ClassifierExtractor
-    return kind(net, data_shape, path)
+    net = load_system(checkpoint, run, data_shape).networks["net"]
+    return (EncoderExtractor if encoder else ClassifierExtractor)(net, data_shape, path)
 
 
 class InceptionExtractor(Extractor):
@@ -223,7 +230,10 @@ def load_extractors(
             extractors.append(load_classifier(classifier))
         elif name == "encoder":
             if not encoder:
-                raise ConfigError("metrics.features lists `encoder` but metrics.encoder is null.")
+                raise ConfigError(
+                    "metrics.features lists `encoder` but metrics.encoder is null: train one with "
+                    "`python -m gan_lab experiment=encoder_faces` and set metrics.encoder=its last.ckpt."
+                )
             extractors.append(load_classifier(encoder, key="metrics.encoder"))
         elif name == "inception":
             path = inception_weights(weights, download)

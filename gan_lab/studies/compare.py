@@ -128,6 +128,10 @@ class Reference:
 
 def parse_reference(label: str, items: list[str]) -> Reference:
     """`label` and items `METRIC=MEAN` or `METRIC=MEAN±SE` (`+-` also works); GanLabError on anything else."""
+    if "=" in label:
+        raise GanLabError(
+            f"--reference {label!r}: start with the row's label, e.g. --reference 'PacGAN4' {label}"
+        )
     values = {}
     for item in items:
         metric, _, text = item.partition("=")
@@ -136,9 +140,18 @@ def parse_reference(label: str, items: list[str]) -> Reference:
             values[metric] = (float(mean), float(se) if se else math.nan)
         except ValueError:
             raise GanLabError(
-                f"reference {label!r}: {item!r} is not METRIC=MEAN or METRIC=MEAN±SE (e.g. kl_modes=0.7±0.07)"
+                f"reference {label!r}: {item!r} is not METRIC=MEAN or METRIC=MEAN±SE (e.g. kl_modes=0.7±0.07;"
+                " run folders go before --reference)"
             ) from None
     return Reference(label, values)
+
+
+def _published(value: tuple[float, float] | None) -> str:
+    """A published mean ± s.e. as the tables print it ("–" when the paper gives none)."""
+    if value is None:
+        return "–"
+    mean, se = value
+    return _number(mean) if math.isnan(se) else f"{_number(mean)} ± {_number(se)}"
 
 
 def _number(value: float) -> str:
@@ -179,10 +192,7 @@ def markdown(
     lines = ["## Mean ± standard error [min, max] over trials, at each run's last step", ""]
     lines += _table([*keys, "trials", *metrics], settings)
     if references:
-        published = [
-            [ref.label, *(" ± ".join(map(_number, ref.values.get(m, (math.nan,)))) for m in metrics)]
-            for ref in references
-        ]
+        published = [[ref.label, *(_published(ref.values.get(m)) for m in metrics)] for ref in references]
         lines += ["", "## Published rows beside these (mean ± standard error)", ""]
         lines += _table(["row", *metrics], published)
     lines += ["", "## Every job", ""] + _table(["job", *columns, "steps", "status", *metrics], each)
@@ -241,6 +251,13 @@ def write_report(
     if unknown:
         known = sorted({m for j in jobs for m in j.final})
         raise GanLabError(f"no job reported {unknown} at its last step; they reported {known}")
+    for ref in references:
+        extra = sorted(set(ref.values) - set(metrics))
+        if extra:
+            raise GanLabError(
+                f"reference {ref.label!r} gives {extra}, which are not columns of this table: "
+                + ", ".join(metrics)
+            )
     out.mkdir(parents=True, exist_ok=True)
     root = Path(os.path.commonpath([f.resolve() for f in folders]))
     summary = summarise(jobs, metrics)

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
@@ -38,7 +39,9 @@ class ContrastiveEncoder(System):
 
     def training_step(self, batch, batch_idx: int) -> dict[str, Tensor]:
         x, _ = self.real_batch(batch)
-        loss, partner_found = nt_xent(self.net(self.views(x)), self.net(self.views(x)), self.temperature)
+        # One pass over both views: BatchNorm sees the 2N views as one batch, as in SimCLR.
+        first, second = self.net(torch.cat([self.views(x), self.views(x)])).chunk(2)
+        loss, partner_found = nt_xent(first, second, self.temperature)
         self.update(self.named_optimizers()["net"], loss)
         self.steps_done += 1
         return {"train/loss": loss.detach(), "train/partner_top1": partner_found.detach()}
