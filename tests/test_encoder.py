@@ -91,6 +91,6 @@ def test_evaluate_adds_an_encoder_to_a_run_saved_before_the_setting_existed():
         {"eval": {}, "dataset": {}, "metrics": {"features": ["encoder"], "encoder": "e.ckpt"}}
     )
     run = run_config(given, saved)
-    assert run.metrics.encoder == "e" and list(run.metrics.features) == ["encoder"]
+    assert run.metrics.encoder == "e.ckpt" and list(run.metrics.features) == ["encoder"]
     with pytest.raises(ConfigError, match="metrics.pr_kk: this run's metrics has no such setting"):
         run_config(OmegaConf.create({"eval": {}, "dataset": {}, "metrics": {"pr_kk": 3}}), saved)
