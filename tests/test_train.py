@@ -84,7 +84,8 @@ def test_bf16_mixed_trains_on_cpu(tmp_path):
 def test_grad_clip_bounds_each_update(tmp_path, clip):
     # Plain SGD with lr=1 moves each network by exactly its (clipped) gradient: the step size shows the clip.
     clip_value = clip or "null"
-    sgd = ["optimizer=sgd", "system.optimizers.generator.lr=1", "system.optimizers.generator.momentum=0"]
+    sgd = ["optimizer=sgd", "system.optimizers.generator.lr=1", "system.optimizers.discriminator.lr=1",
+           "system.optimizers.generator.momentum=0"]  # fmt: skip
     overrides = [*sgd, f"system.grad_clip={clip_value}"]
     cfg = compose_run([*overrides, "train.steps=1"], tmp_path / "init")
     pl.seed_everything(cfg.seed)
@@ -215,7 +216,8 @@ def test_progress_bar_redraws_at_most_every_interval_and_at_the_last_step(monkey
 
 def test_a_decaying_learning_rate_follows_the_step_and_resumes_exactly(tmp_path):
     base = ["dataset.batch_size=8", "samples.every=null", "checkpoint.every=5", "eval.num_samples=40",
-            "system.lr_decay=cosine", "system.lr_decay_steps=20"]  # fmt: skip
+            "system.lr_decay=cosine", "system.lr_decay_steps=20", "system.optimizers.generator.lr=2e-4",
+            "system.optimizers.discriminator.lr=2e-4"]  # fmt: skip
     train([*base, "train.steps=20"], tmp_path / "straight")
     train([*base, "train.steps=10"], tmp_path / "first")
     train(

@@ -9,7 +9,9 @@ from gan_lab.errors import Diverged
 
 # The quickstart GAN, a checkpoint every 2 steps. Adam steps of 1e38 take D's weights to the edge of float32:
 # within two steps a loss or a weight overflows.
-RUN = ["train.steps=6", "checkpoint.every=2", "samples.every=null", "metrics=none", "logger=none"]
+# A constant rate: the rollback checks the configured rates.
+RUN = ["train.steps=6", "checkpoint.every=2", "samples.every=null", "metrics=none", "logger=none",
+       "system.lr_decay=constant"]  # fmt: skip
 EXPLODE = ["system.optimizers.discriminator.lr=1e38"]
 
 
