@@ -202,8 +202,10 @@ def test_training_on_device_resumes_as_a_straight_run(tmp_path, experiment, mnis
     monkeypatch.setattr(
         DeviceBatches, "__iter__", lambda self: devices.append(self.images.device) or iterate(self)
     )
+    # A run stopped at 10 of 20 steps: its rate (the quickstart's decays) follows the full length's schedule.
     base = [f"experiment={experiment}", "dataset.on_device=true", "dataset.batch_size=8",
-            "samples.every=null", "checkpoint.every=5", "metrics.names=[]", "eval.best=null"]  # fmt: skip
+            "samples.every=null", "checkpoint.every=5", "metrics.names=[]", "eval.best=null",
+            "system.lr_decay_steps=20"]  # fmt: skip
     if experiment == "mlp_mnist":
         base += [f"dataset.root={mnist_idx}", "dataset.download=false"]
     straight = train([*base, "train.steps=20"], tmp_path / "straight")

@@ -114,8 +114,9 @@ def assert_same_state(a, b):
 
 @pytest.mark.parametrize("experiment", ["quickstart", "dcgan_mnist"])
 def test_resume_equals_an_uninterrupted_run(tmp_path, experiment, mnist_idx, faces):
+    # A run stopped at 10 of 20 steps: its rate (the quickstart's decays) follows the full length's schedule.
     base = [f"experiment={experiment}", "dataset.num_workers=0", "dataset.batch_size=8", "samples.every=null",
-            "checkpoint.every=5", "eval.num_samples=40",
+            "checkpoint.every=5", "eval.num_samples=40", "system.lr_decay_steps=20",
             *data_overrides(experiment, mnist_idx, faces)]  # fmt: skip
     train([*base, "train.steps=20"], tmp_path / "straight")
     train([*base, "train.steps=10"], tmp_path / "first")

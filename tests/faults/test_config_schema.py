@@ -88,7 +88,7 @@ def test_an_unknown_key_or_wrong_type_in_an_override_fails_at_composition(tmp_pa
             r"^system.optimizers.generator.betaz is not a setting of torch.optim.Adam: did you mean betas",
         ),
         (
-            ["+system.loss.weight=2"],
+            ["loss=non_saturating", "+system.loss.weight=2"],
             r"^system.loss.weight is not a setting of gan_lab.objectives.NonSaturating: it takes no settings",
         ),
         (
