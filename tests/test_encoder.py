@@ -52,7 +52,7 @@ def test_an_encoder_run_scores_a_gan_and_a_disturbance_study_in_its_space(tmp_pa
     assert encoder["steps"] == 3 and math.isfinite(encoder["final"]["train/loss"])
     ckpt = tmp_path / "enc" / "checkpoints" / "last.ckpt"
 
-    extractor = load_classifier(str(ckpt), key="metrics.encoder")
+    extractor = load_classifier(str(ckpt), EncoderExtractor)
     assert isinstance(extractor, EncoderExtractor)
     features, logits = extractor(torch.rand(6, 3, 64, 64) * 2 - 1)
     assert features.shape == (6, 128) and logits.shape == (6, 0)
@@ -80,7 +80,7 @@ def test_an_encoder_run_scores_a_gan_and_a_disturbance_study_in_its_space(tmp_pa
 
 def test_an_encoder_that_is_not_there_names_the_experiment_that_makes_one(tmp_path, faces):
     with pytest.raises(ConfigError, match=r"metrics.encoder='nowhere.ckpt'.*experiment=encoder_faces"):
-        load_classifier("nowhere.ckpt", key="metrics.encoder")
+        load_classifier("nowhere.ckpt", EncoderExtractor)
 
 
 def test_evaluate_adds_an_encoder_to_a_run_saved_before_the_setting_existed():

@@ -59,8 +59,9 @@ class ClassifierExtractor(Extractor):
 
     name = "classifier"
     space = "penultimate-relu-unit-length-x-sqrt-dim"
-
     key = "metrics.classifier"  # the setting that names the weights, for error messages
+    system = "Classifier"  # the system class of the runs whose checkpoints it reads
+    experiment = "classifier_mnist"  # an experiment that trains one
 
     def __init__(self, net: nn.Module, data_shape: tuple[int, ...], weights: Path) -> None:
         super().__init__()
@@ -91,7 +92,10 @@ class ClassifierExtractor(Extractor):
     @torch.inference_mode()
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         features = self.net.features(self.prepare(images))
-        return unit_length_x_sqrt_dim(features), self.net.head(features)
+        return unit_length_x_sqrt_dim(features), self.logits(features)
+
+    def logits(self, features: Tensor) -> Tensor:
+        return self.net.head(features)
 
 
 def unit_length_x_sqrt_dim(features: Tensor) -> Tensor:
@@ -111,47 +115,46 @@ class EncoderExtractor(ClassifierExtractor):
     classifier's; its projection head is a training device, not classes, so there are no logits."""
 
     name = "encoder"
-    key = "metrics.encoder"
     space = "pooled-body-unit-length-x-sqrt-dim"
+    key = "metrics.encoder"
+    system = "ContrastiveEncoder"
+    experiment = "encoder_faces"
     has_logits = False
 
-    @torch.inference_mode()
-    def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        features = self.net.features(self.prepare(images))
-        return unit_length_x_sqrt_dim(features), features.new_zeros(len(features), 0)
+    def logits(self, features: Tensor) -> Tensor:
+        return features.new_zeros(len(features), 0)
 
 
-def classifier_path(name_or_path: str, key: str = "metrics.classifier") -> Path:
-    """A bundled network by name (`mnist`, `fashion_mnist`, `faces`) or a run's checkpoint path."""
+def classifier_path(name_or_path: str, kind: type[ClassifierExtractor] = ClassifierExtractor) -> Path:
+    """A bundled network by name (`mnist`, `fashion_mnist`) or a `kind.system` run's checkpoint path."""
     bundled = BUNDLED_CLASSIFIERS / f"{name_or_path}.ckpt"
     if bundled.is_file():
         return bundled
     path = Path(name_or_path).expanduser()
     if not path.is_file():
         names = ", ".join(sorted(p.stem for p in BUNDLED_CLASSIFIERS.glob("*.ckpt")))
-        experiment = "encoder_faces" if key == "metrics.encoder" else "classifier_mnist"
         raise ConfigError(
-            f"{key}={name_or_path!r} is neither a bundled network ({names}) nor a file: train one with "
-            f"`python -m gan_lab experiment={experiment}` and pass its checkpoints/last.ckpt."
+            f"{kind.key}={name_or_path!r} is neither a bundled network ({names}) nor a file: train one with "
+            f"`python -m gan_lab experiment={kind.experiment}` and pass its checkpoints/last.ckpt."
         )
     return path
 
 
-def load_classifier(name_or_path: str, key: str = "metrics.classifier") -> ClassifierExtractor:
-    """The network of a classifier (or, for key metrics.encoder, an encoder) run's checkpoint, rebuilt from
-    the run's own config."""
-    path = classifier_path(name_or_path, key)
-    checkpoint, run = read_checkpoint(path, key=key)
+def load_classifier(
+    name_or_path: str, kind: type[ClassifierExtractor] = ClassifierExtractor
+) -> ClassifierExtractor:
+    """A `kind` extractor (a classifier's, or EncoderExtractor) over the network of a `kind.system` run's
+    checkpoint, rebuilt from the run's own config."""
+    path = classifier_path(name_or_path, kind)
+    checkpoint, run = read_checkpoint(path, key=kind.key)
     data_shape = (run.dataset.channels, run.dataset.image_size, run.dataset.image_size)
-    encoder = key == "metrics.encoder"
-    system = "ContrastiveEncoder" if encoder else "Classifier"
-    if not str(run.system.get("_target_", "")).endswith(f".{system}"):
-        experiment = "encoder_faces" if encoder else "classifier_mnist"
+    if not str(run.system.get("_target_", "")).endswith(f".{kind.system}"):
         raise ConfigError(
-            f"{key}={name_or_path!r} is not a {system} run's checkpoint (from experiment={experiment})."
+            f"{kind.key}={name_or_path!r} is not a {kind.system} run's checkpoint "
+            f"(from experiment={kind.experiment})."
         )
     net = load_system(checkpoint, run, data_shape).networks["net"]
-    return (EncoderExtractor if encoder else ClassifierExtractor)(net, data_shape, path)
+    return kind(net, data_shape, path)
 
 
 class InceptionExtractor(Extractor):
@@ -234,7 +237,7 @@ def load_extractors(
                     "metrics.features lists `encoder` but metrics.encoder is null: train one with "
                     "`python -m gan_lab experiment=encoder_faces` and set metrics.encoder=its last.ckpt."
                 )
-            extractors.append(load_classifier(encoder, key="metrics.encoder"))
+            extractors.append(load_classifier(encoder, EncoderExtractor))
         elif name == "inception":
             path = inception_weights(weights, download)
             if path is None:
