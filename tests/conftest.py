@@ -68,6 +68,13 @@ def shared(name: str) -> Path:
     return path
 
 
+def generate_cfg(overrides: list[str]) -> DictConfig:
+    """conf/generate.yaml composed as `python -m gan_lab.cli.generate` would."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("generate", overrides=overrides)
+
+
 def compose_run(overrides: list[str], out: Path) -> DictConfig:
     """Compose conf/train.yaml as `python -m gan_lab` would, with the run folder at `out`."""
     GlobalHydra.instance().clear()
@@ -159,6 +166,6 @@ def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
             experiment.split("_")[0], []
         )
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
-    if experiment in ("dcgan_celeba", "dcgan_anime", "encoder_faces"):
+    if experiment.startswith(("dcgan_celeba", "dcgan_anime", "encoder_faces")):
         return [f"dataset.root={faces}"]
     return []

@@ -9,7 +9,7 @@ from gan_lab.paths import config_dir
 from gan_lab.training.run import build
 
 ALL = ["quickstart", "mlp_mnist", "dcgan_mnist", "dcgan_fashion_mnist", "dcgan_celeba", "dcgan_anime",
-       "classifier_mnist"]  # fmt: skip
+       "dcgan_anime_classic", "dcgan_celeba_classic", "classifier_mnist"]  # fmt: skip
 
 
 def test_every_experiment_named_in_the_docs_exists():

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import TINY, train, write_images
+from conftest import TINY, compose_run, train, write_images
 from omegaconf import OmegaConf
 
 from gan_lab.cli.disturbances import main as disturbances
@@ -69,13 +69,24 @@ def test_an_encoder_run_scores_a_gan_and_a_disturbance_study_in_its_space(tmp_pa
     other = write_images(tmp_path / "other", n=20, size=(80, 96))  # CelebA's layout: a folder of JPEGs
     small = ["--n", "12", "--n-reference", "12", "--levels", "0", "1", "--clusters", "2", "--orders", "1"]
     where = ["--dataset", "anime", "--root", str(faces), "--other", "celeba", "--other-root", str(other)]
-    space = ["--encoder", str(ckpt)]  # anime's own metric set is Inception's: --encoder picks the encoder
+    space = ["--encoder", str(ckpt)]  # the run's encoder instead of the bundled one
     disturbances([*where, *space, *small, "--out", str(tmp_path / "s")])
     assert "anime in encoder space (last.ckpt" in capsys.readouterr().out
     assert (tmp_path / "s" / "results.csv").is_file()
 
     with pytest.raises(ConfigError, match=r"metrics.classifier=.* is not a Classifier run's checkpoint"):
         load_classifier(str(ckpt))  # an encoder's projection head is no classifier's logits
+
+
+def test_the_bundled_face_encoder_maps_faces_to_unit_directions_and_the_face_datasets_use_it(tmp_path):
+    encoder = load_classifier("faces", EncoderExtractor)
+    assert encoder.data_shape == (3, 64, 64) and not encoder.has_logits
+    features, logits = encoder(torch.rand(5, 3, 64, 64) * 2 - 1)  # at the size it was trained on
+    assert features.shape == (5, 128) and logits.shape == (5, 0)
+    assert torch.allclose(features.norm(dim=1), torch.full((5,), 128**0.5), rtol=1e-4)
+    for experiment in ("dcgan_anime", "dcgan_celeba_classic"):
+        metrics = compose_run([f"experiment={experiment}"], tmp_path).metrics
+        assert list(metrics.features) == ["encoder"] and metrics.encoder == "faces"
 
 
 def test_an_encoder_that_is_not_there_names_the_experiment_that_makes_one(tmp_path, faces):

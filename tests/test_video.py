@@ -4,25 +4,14 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, cli, train
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
+from conftest import TINY, cli, generate_cfg, train
 from PIL import Image
 
 from gan_lab.cli.generate import generate
 from gan_lab.errors import ConfigError
-from gan_lab.paths import config_dir
 from gan_lab.viz.animation import latent_walk, slerp
 
 SMALL_DCGAN = ["dataset.download=false", "system.nets.ngf=8", "system.nets.ndf=8", "metrics=none", *TINY]
-
-
-def generate_cfg(overrides: list[str]) -> DictConfig:
-    """conf/generate.yaml composed as `python -m gan_lab.generate` would."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        return compose("generate", overrides=overrides)
 
 
 def mp4_frames(path) -> np.ndarray:
@@ -116,7 +105,7 @@ def test_interpolate_refuses_a_2d_generator_whose_run_made_a_scatter_plot_video(
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["mode=video"], "mode='video': use sample, progress or interpolate"),
+        (["mode=video"], "mode='video': use sample, progress, interpolate or neighbours"),
         (["mode=progress", "run=no_run"], r"run='no_run': 0 sample grids .* needs 2 or more"),
         (["mode=interpolate", "fps=0"], "fps=0: use a positive number of frames per second"),
         (["mode=interpolate", "seconds=-1"], "seconds=-1: use a positive video length"),

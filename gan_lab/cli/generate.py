@@ -11,6 +11,10 @@ grid column), one class, or a list of classes repeated in turn (one per column).
 `mode=interpolate`: `n` walks through latent space, one grid per frame, as OUT.gif and OUT.mp4. Each walk
 follows great circles (slerp) through `stops` random codes and back to the first, so the video loops; a
 conditional generator keeps each walk's label (chosen by `labels` as above).
+
+`mode=neighbours`: `n` samples, each beside its `k` nearest training images in the feature space of the run's
+metric set (or `features`): the check for memorization. It prints how far the samples are from their nearest
+training image, beside how far training images are from their nearest other one.
 """
 
 from pathlib import Path
@@ -22,6 +26,8 @@ from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import save_image
 
 from gan_lab.errors import ConfigError, reported_as_one_line
+from gan_lab.metrics.features import load_extractors
+from gan_lab.metrics.neighbours import dataset_features, nearest
 from gan_lab.nets import latent_noise
 from gan_lab.paths import config_dir
 from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
@@ -34,7 +40,7 @@ from gan_lab.viz.animation import (
     sample_grids,
     write_video,
 )
-from gan_lab.viz.grids import save_samples
+from gan_lab.viz.grids import save_neighbours, save_samples
 
 FORMATS = ("grid", "files")
 INTERPOLATE_FPS = 20
@@ -65,7 +71,9 @@ def generate(cfg: DictConfig) -> Path:
         return write_progress(cfg)
     if cfg.mode == "interpolate":
         return write_interpolation(cfg)
-    raise ConfigError(f"mode={cfg.mode!r}: use sample, progress or interpolate.")
+    if cfg.mode == "neighbours":
+        return write_neighbours(cfg)
+    raise ConfigError(f"mode={cfg.mode!r}: use sample, progress, interpolate or neighbours.")
 
 
 def _check_n(n) -> None:
@@ -96,7 +104,7 @@ def _video_path(out) -> Path:
 
 def _system_of(cfg: DictConfig):
     """The checkpoint, its run's datamodule and system (on the device), the requested labels with their grid
-    width: what sampling and walking both start from."""
+    width: what sampling, walking and neighbour search start from."""
     checkpoint, run = read_checkpoint(cfg.ckpt)
     datamodule = instantiate(run.dataset)
     system = load_system(checkpoint, run, datamodule.data_shape).to(pick_device(cfg.device))
@@ -104,6 +112,14 @@ def _system_of(cfg: DictConfig):
         system.sample_with_ema = False
     labels, width = requested_labels(cfg.labels, cfg.n, system.num_classes)
     return checkpoint, datamodule, system, labels, width
+
+
+def _image_generator(cfg: DictConfig, datamodule, mode: str) -> None:
+    if len(datamodule.data_shape) == 1:
+        raise ConfigError(
+            f"ckpt={cfg.ckpt!r} generates 2D points: mode={mode} is for image generators. "
+            "Use mode=sample for a scatter plot of its samples."
+        )
 
 
 def write_samples(cfg: DictConfig) -> Path:
@@ -161,11 +177,7 @@ def write_interpolation(cfg: DictConfig) -> Path:
         raise ConfigError(f"stops={cfg.stops!r}: use 2 or more latent codes per walk.")
     out = _video_path(cfg.out)
     checkpoint, datamodule, system, labels, width = _system_of(cfg)
-    if len(datamodule.data_shape) == 1:
-        raise ConfigError(
-            f"ckpt={cfg.ckpt!r} generates 2D points: mode=interpolate is for image generators. "
-            "Use mode=sample for a scatter plot of its samples."
-        )
+    _image_generator(cfg, datamodule, "interpolate")
     codes = latent_noise(cfg.stops * cfg.n, system.nz, cfg.seed).view(cfg.stops, cfg.n, system.nz)
     video = [grid_frame(system.generate(z, labels).cpu(), width) for z in latent_walk(codes, frames)]
     gif, mp4 = write_video(video, out, fps)
@@ -174,6 +186,51 @@ def write_interpolation(cfg: DictConfig) -> Path:
         f"(step {steps_of(checkpoint)}) written to {mp4} and {gif}"
     )
     return mp4
+
+
+def neighbour_space(cfg: DictConfig):
+    """The feature extractor neighbours are found in: `cfg.features`, else the first of the run's metric set
+    that is available, built with the run's own metric settings."""
+    run = read_checkpoint(cfg.ckpt)[1].metrics
+    names = [cfg.features] if cfg.features is not None else list(run.get("features", []))
+    extractors = load_extractors(
+        names, run.get("classifier"), run.get("inception_weights"), run.get("inception_download", False),
+        run.get("encoder"),
+    )  # fmt: skip
+    if not extractors:
+        raise ConfigError(
+            f"no feature space to find neighbours in (the run's metric set has features={names}): pass "
+            "features=encoder (with metrics.encoder set in the run) or features=classifier."
+        )
+    return extractors[0]
+
+
+def write_neighbours(cfg: DictConfig) -> Path:
+    """`cfg.n` samples, each beside its `cfg.k` nearest training images, as one grid at `cfg.out`."""
+    _check_n(cfg.n)
+    if not (isinstance(cfg.k, int) and not isinstance(cfg.k, bool) and cfg.k > 0):
+        raise ConfigError(f"k={cfg.k!r}: use a positive number of neighbours per sample, e.g. k=5.")
+    checkpoint, datamodule, system, labels, _ = _system_of(cfg)
+    _image_generator(cfg, datamodule, "neighbours")
+    extractor = neighbour_space(cfg).to(system.device)
+    datamodule.setup("fit")
+    train = datamodule.train_set
+    pool = dataset_features(extractor, train, cfg.batch_size)
+    samples = system.sample(cfg.n, cfg.seed, labels, cfg.batch_size)
+    with torch.inference_mode():
+        queries = extractor(samples.to(system.device))[0].cpu()
+    distances, indices = nearest(queries, pool, min(cfg.k, len(pool)))
+    images = torch.stack([train[i][0] for i in indices.flatten().tolist()])
+    out = save_neighbours(samples, images.view(*indices.shape, *images.shape[1:]), Path(cfg.out))
+    reference = nearest(pool[: cfg.n * 10], pool, 2)[0][:, 1]  # each training image's nearest other one
+    print(
+        f"{cfg.n} samples from {cfg.ckpt} (step {steps_of(checkpoint)}) beside their {indices.shape[1]} "
+        f"nearest of {len(pool)} training images in {extractor.name} space, written to {out}\n"
+        f"distance to the nearest training image: median {distances[:, 0].median():.3f} for the samples, "
+        f"{reference.median():.3f} for training images (to their nearest other one); samples much nearer "
+        "than training images are to each other would be copies"
+    )
+    return out
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="generate")

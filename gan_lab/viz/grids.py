@@ -32,3 +32,15 @@ def save_samples(fake: torch.Tensor, real: torch.Tensor, path: Path, title: str 
     else:
         save_image(fake, path, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
     return path
+
+
+def save_neighbours(samples: torch.Tensor, neighbours: torch.Tensor, path: Path) -> Path:
+    """Write one row per sample at `path`: the sample, a white gap, then its neighbours (nearest first).
+    `samples` is (n, C, H, W) and `neighbours` (n, k, C, H, W), both in [-1, 1]."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples, neighbours = samples.detach().float().cpu(), neighbours.detach().float().cpu()
+    gap = torch.ones_like(samples[:1])
+    rows = [torch.cat([sample[None], gap, near]) for sample, near in zip(samples, neighbours, strict=True)]
+    width = neighbours.shape[1] + 2
+    save_image(torch.cat(rows), path, nrow=width, normalize=True, value_range=(-1, 1), padding=2, pad_value=1)
+    return path
