@@ -46,7 +46,14 @@ def test_a_resumed_run_keeps_its_eval_history_and_best(tmp_path):
     resumed = train([*EVAL, f"ckpt_path={tmp_path / 'a/checkpoints/last.ckpt'}"], tmp_path / "a")
     straight = train(EVAL, tmp_path / "b")
     assert [h["step"] for h in first["eval"]] == [2, 4]
-    assert resumed["eval"] == straight["eval"]  # same numbers: evaluation leaves the training RNG alone
+
+    def scores(history):
+        return [{k: v for k, v in h.items() if k != "train_time_s"} for h in history]
+
+    assert scores(resumed["eval"]) == scores(straight["eval"])  # evaluation leaves the training RNG alone
+    # The training clock goes on across the resume: the first session's records are kept, the third is later.
+    times = [h["train_time_s"] for h in resumed["eval"]]
+    assert times[:2] == [h["train_time_s"] for h in first["eval"]] and 0 < times[0] < times[1] < times[2]
 
 
 def test_metrics_leave_the_training_run_unchanged(tmp_path, mnist_idx):
@@ -66,7 +73,8 @@ def test_an_unknown_best_metric_is_refused_before_training(tmp_path):
 
 def test_missing_inception_weights_skip_fid_and_best_but_training_goes_on(tmp_path, faces, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    metrics = train(["experiment=dcgan_anime", f"dataset.root={faces}", *TINY], tmp_path / "run")
+    overrides = ["experiment=dcgan_anime", f"dataset.root={faces}", "metrics=inception", *TINY]
+    metrics = train(overrides, tmp_path / "run")
     assert metrics["steps"] == 3 and "eval" not in metrics
     assert not (tmp_path / "run/checkpoints/best.ckpt").exists()
 
@@ -85,7 +93,7 @@ def test_evaluate_repeats_the_training_numbers_and_writes_json(tmp_path, experim
     assert result.returncode == 0, result.stderr
     record = json.loads(ckpt.with_suffix(".eval.json").read_text())
     assert record["step"] == 6 and record["source"] == "generator"
-    again = {k: v for k, v in trained.items() if k != "step"}
+    again = {k: v for k, v in trained.items() if k not in ("step", "train_time_s")}
     assert record["metrics"].keys() == again.keys()
     # The same generator, noise and real subset, in another process: the same numbers up to the order of
     # floating-point sums, which is all that may differ.

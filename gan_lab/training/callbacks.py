@@ -112,8 +112,10 @@ class Evaluation(Callback):
     """Every `every` steps and at the last step: the metrics, logged as `eval/<name>` at that step.
 
     Rank zero evaluates and broadcasts the numbers, so that every rank agrees on whether to write
-    `best.ckpt` (saving is collective under DDP). The history and the best value live in checkpoints, so a
-    resumed run keeps both.
+    `best.ckpt` (saving is collective under DDP). Each record also has `train_time_s`: wall-clock seconds
+    of training so far, over every session of a resumed run and without the evaluations themselves, so
+    that recipes can be compared at equal training time. The history, the best value and that clock live in
+    checkpoints, so a resumed run keeps them.
     """
 
     def __init__(
@@ -123,16 +125,21 @@ class Evaluation(Callback):
         self.best_path, self.best = Path(dirpath) / "best.ckpt", best
         self.history: list[dict] = []
         self.best_value: float | None = None
+        self.train_time_s, self._clock = 0.0, time.perf_counter()
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._clock = time.perf_counter()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
         step = pl_module.steps_done
         if not _due(step, self.every, self.total_steps):
             return
+        self.train_time_s += time.perf_counter() - self._clock
         scores = {}
         if trainer.is_global_zero:
             scores = self.evaluator(pl_module)
         scores = trainer.strategy.broadcast(scores, src=0)
-        self.history.append({"step": step, **scores})
+        self.history.append({"step": step, "train_time_s": round(self.train_time_s, 2), **scores})
         rank_zero_info(f"gan_lab | step {step} | {describe(scores)}")
         if trainer.is_global_zero:
             for logger in trainer.loggers:
@@ -140,6 +147,7 @@ class Evaluation(Callback):
         if self._improved(scores.get(self.best)):
             self.best_value = scores[self.best]
             trainer.save_checkpoint(self.best_path, weights_only=False)
+        self._clock = time.perf_counter()  # the evaluation and best.ckpt are not training time
 
     def _improved(self, value: float | None) -> bool:
         if value is None or not math.isfinite(value):  # a diverged run's NaN is never "best"
@@ -149,10 +157,11 @@ class Evaluation(Callback):
         return value < self.best_value if lower_is_better(self.best) else value > self.best_value
 
     def state_dict(self) -> dict:
-        return {"history": self.history, "best_value": self.best_value}
+        return {"history": self.history, "best_value": self.best_value, "train_time_s": self.train_time_s}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.history, self.best_value = state_dict["history"], state_dict["best_value"]
+        self.train_time_s = state_dict.get("train_time_s", 0.0)  # absent from checkpoints before it existed
 
 
 class LastCheckpoint(Callback):

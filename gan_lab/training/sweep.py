@@ -93,9 +93,11 @@ class ObjectiveCheck(Callback):
 
 
 def final_evaluation(metrics: dict) -> dict[str, float]:
-    """A run's metrics.json record -> its evaluation at the last step (empty if it did not evaluate there)."""
+    """A run's metrics.json record -> its metrics at the last step (empty if it did not evaluate there)."""
     last = [e for e in metrics.get("eval", []) if e.get("step") == metrics.get("steps")]
-    return {k: v for k, v in (last[-1] if last else {}).items() if k != "step" and isinstance(v, int | float)}
+    when = ("step", "train_time_s")  # when the evaluation ran, not what it measured
+    record = last[-1] if last else {}
+    return {k: v for k, v in record.items() if k not in when and isinstance(v, int | float)}
 
 
 def objective_value(objective: str | None, metrics: dict | None) -> float | None:
