@@ -7,6 +7,7 @@ import statistics
 
 import pytest
 from conftest import cli
+from PIL import Image
 
 from gan_lab.cli.report import main as report
 from gan_lab.studies.compare import standard_error
@@ -100,3 +101,18 @@ def test_bad_input_is_one_line(sweep, tmp_path, monkeypatch, args, message):
     with pytest.raises(SystemExit) as stop:
         report([str(sweep) if a == "SWEEP" else a for a in args])
     assert message in str(stop.value.code) and str(stop.value.code).startswith("gan_lab.report: error:")
+
+
+def test_curves_add_a_row_against_training_time_when_every_evaluation_has_it(sweep, tmp_path):
+    untimed = tmp_path / "untimed" / "2"
+    untimed.mkdir(parents=True)
+    record = json.loads((sweep / "2" / "metrics.json").read_text())
+    assert all(e["train_time_s"] > 0 for e in record["eval"])
+    for e in record["eval"]:
+        del e["train_time_s"]  # as a run saved before evaluations were timed
+    (untimed / "metrics.json").write_text(json.dumps(record))
+    report([str(sweep / "2"), "--out", str(tmp_path / "timed"), "--metrics", "kl_modes"])
+    report([str(untimed), "--out", str(tmp_path / "plain"), "--metrics", "kl_modes"])
+    timed_height = Image.open(tmp_path / "timed/curves.png").size[1]
+    plain_height = Image.open(tmp_path / "plain/curves.png").size[1]
+    assert timed_height > 1.7 * plain_height

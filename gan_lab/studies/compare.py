@@ -214,20 +214,24 @@ def _short(value: str) -> str:
 
 def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
     """One panel per metric: its value at every evaluation, one line per job, with one legend under the panels
-    (its title names the differing overrides, each entry gives a job's values)."""
+    (its title names the differing overrides, each entry gives a job's values). When every evaluation has
+    its training time, a second row plots the same against it: recipes compared at equal time."""
     shown = [m for m in metrics if any(m in e for j in jobs for e in j.history)]
-    fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.5 * max(len(shown), 1), 3.5), dpi=110,
-                             squeeze=False)  # fmt: skip
+    timed = any(j.history for j in jobs) and all("train_time_s" in e for j in jobs for e in j.history)
+    axis = [("step", "step", 1)] + ([("train_time_s", "training time (min)", 60)] if timed else [])
+    width = max(len(shown), 1)
+    fig, axes = plt.subplots(len(axis), width, figsize=(4.5 * width, 3.5 * len(axis)), dpi=110, squeeze=False)
     columns = _differing(jobs)
-    for ax, metric in zip(axes[0], shown, strict=False):
-        for job in jobs:
-            points = [(e["step"], e[metric]) for e in job.history if metric in e]
-            if points:
-                values = " ".join(_short(job.overrides.get(k, "")) for k in columns)
-                label = f"{job.path.name}: {values}" if values else job.path.name
-                ax.plot(*zip(*points, strict=True), marker=".", label=label)
-        ax.set(xlabel="step", title=metric)
-        ax.grid(alpha=0.3)
+    for row, (key, xlabel, unit) in zip(axes, axis, strict=True):
+        for ax, metric in zip(row, shown, strict=False):
+            for job in jobs:
+                points = [(e[key] / unit, e[metric]) for e in job.history if metric in e]
+                if points:
+                    values = " ".join(_short(job.overrides.get(k, "")) for k in columns)
+                    label = f"{job.path.name}: {values}" if values else job.path.name
+                    ax.plot(*zip(*points, strict=True), marker=".", label=label)
+            ax.set(xlabel=xlabel, title=metric)
+            ax.grid(alpha=0.3)
     if shown and len(jobs) <= 30:
         handles, labels = axes[0][0].get_legend_handles_labels()
         title = "job: " + " ".join(columns)
