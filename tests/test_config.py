@@ -62,6 +62,19 @@ def test_dcgan_experiments_follow_the_published_recipe(tmp_path, experiment):
         assert list(optimizer.betas) == [0.5, 0.999]
 
 
+@pytest.mark.parametrize("faces", ["dcgan_anime", "dcgan_celeba"])
+def test_face_experiments_default_to_the_modern_recipe_and_keep_the_classic_one_an_override_away(
+    tmp_path, faces
+):
+    modern = compose_run([f"experiment={faces}"], tmp_path).system
+    assert modern.loss._target_.endswith("Hinge") and modern.nets.spectral_norm
+    assert modern.augment._target_.endswith("DiffAugment") and modern.ema._target_.endswith("EMA")
+    classic = compose_run([f"experiment={faces}_classic"], tmp_path)
+    assert classic.system.loss._target_.endswith("NonSaturating") and not classic.system.nets.spectral_norm
+    assert classic.system.augment is None and classic.system.ema is None
+    assert classic.experiment_name == f"{faces}_classic"
+
+
 def test_default_run_is_quickstart_on_the_gaussian_grid(tmp_path):
     cfg = compose_run([], tmp_path)
     assert cfg.experiment_name == "quickstart" and cfg.dataset._target_.endswith("GaussianGridDataModule")
