@@ -10,6 +10,7 @@ from gan_lab.data.images import (
     StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
+from gan_lab.data.video import MovingMNISTDataModule
 
 __all__ = [
     "AnimeDataModule",
@@ -20,5 +21,6 @@ __all__ = [
     "GaussianRingDataModule",
     "ImageFolderDataModule",
     "MNISTDataModule",
+    "MovingMNISTDataModule",
     "StackedMNISTDataModule",
 ]
