@@ -1,12 +1,16 @@
-"""Moving MNIST: clips drawn on the fly, deterministic per (seed, split, index), with their ground truth."""
+"""Clip data: Moving MNIST drawn on the fly (deterministic per seed, split and index, with its ground truth),
+and clips cut from a folder of videos."""
 
+import imageio.v3 as iio
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
-from gan_lab.data import MovingMNISTDataModule
+from gan_lab.data import MovingMNISTDataModule, VideoFolderDataModule
 from gan_lab.data.video import MovingDigits
-from gan_lab.errors import ConfigError
+from gan_lab.errors import ConfigError, DataError
 
 
 def squares(n: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,3 +105,53 @@ def test_train_clips_move_train_digits_and_test_clips_test_digits(mnist_idx):
 def test_settings_that_cannot_work_are_named(mnist_idx, setting, message):
     with pytest.raises(ConfigError, match=message):
         module(mnist_idx, **setting)
+
+
+def write_video(path, frames: int, size=(40, 48), seed=0):
+    """A video file (or, for a path with no suffix, a folder of PNG frames) whose frame t is filled with
+    the gray level 10 * t: each clip's frames can be recognised."""
+    shape = (size[1], size[0], 3)
+    pixels = [np.full(shape, 10 * t, dtype=np.uint8) for t in range(frames)]
+    if path.suffix:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        iio.imwrite(path, np.stack(pixels), duration=100)
+    else:
+        path.mkdir(parents=True)
+        for t, frame in enumerate(pixels):
+            Image.fromarray(frame).save(path / f"{t:04d}.png")
+    return path
+
+
+def folder_module(root, **settings) -> VideoFolderDataModule:
+    defaults = dict(root=root, frames=4, image_size=32, channels=1, batch_size=2, num_workers=0)
+    return VideoFolderDataModule(**(defaults | settings))
+
+
+def test_a_video_folder_gives_every_clip_that_fits_from_files_and_frame_folders(tmp_path):
+    write_video(tmp_path / "videos/a.gif", 9)  # 2 clips of 4 (frame 8 is left over)
+    write_video(tmp_path / "videos/sub/b", 4)  # a folder of frames: 1 clip
+    clips = folder_module(tmp_path / "videos").load("train")
+    assert len(clips) == 3
+    clip, label = clips[1]
+    assert clip.shape == (1, 4, 32, 32) and label == 0
+    gray = (clip[0, :, 16, 16] + 1) / 2 * 255  # the second clip of a.gif: frames 4-7
+    torch.testing.assert_close(gray, torch.tensor([40.0, 50, 60, 70]), atol=1.5, rtol=0)
+    strided = folder_module(tmp_path / "videos", stride=2, frames=2).load("train")
+    gray = (strided[0][0][0, :, 16, 16] + 1) / 2 * 255  # frames 0 and 2
+    torch.testing.assert_close(gray, torch.tensor([0.0, 20]), atol=1.5, rtol=0)
+
+
+def test_bad_videos_stop_the_run_naming_them_or_are_skipped(tmp_path):
+    write_video(tmp_path / "v/good.gif", 8)
+    write_video(tmp_path / "v/short.gif", 3)
+    (tmp_path / "v/broken.mp4").write_bytes(b"not a video")
+    said = r"2 of 3 videos .* bad: .*broken.mp4 \(cannot be read.*short.gif \(too short: 3 frames; a clip "
+    with pytest.raises(DataError, match=said + ".*on_bad_file=skip"):
+        folder_module(tmp_path / "v").load("train")
+    assert len(folder_module(tmp_path / "v", on_bad_file="skip").load("train")) == 2
+
+
+def test_an_empty_folder_says_what_it_wants(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="holds no videos"):
+        folder_module(tmp_path / "empty").load("train")

@@ -10,7 +10,7 @@ from gan_lab.data.images import (
     StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
-from gan_lab.data.video import MovingMNISTDataModule
+from gan_lab.data.video import MovingMNISTDataModule, VideoFolderDataModule
 
 __all__ = [
     "AnimeDataModule",
@@ -23,4 +23,5 @@ __all__ = [
     "MNISTDataModule",
     "MovingMNISTDataModule",
     "StackedMNISTDataModule",
+    "VideoFolderDataModule",
 ]

@@ -1,17 +1,32 @@
-"""Clips: Moving MNIST (Srivastava et al. 2015), made on the fly from the MNIST files.
+"""Clips: Moving MNIST (Srivastava et al. 2015), made on the fly from the MNIST files, and clips cut from a
+folder of videos (video files, or folders of frames).
 
 A clip is a tensor of shape (channels, frames, height, width) in [-1, 1]: the layout 3D convolutions take.
 """
 
+import hashlib
+import json
+import logging
 import math
+import os
+from pathlib import Path
 
+import imageio.v3 as iio
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
+from torchvision.transforms.functional import pil_to_tensor
 
-from gan_lab.data.images import MNISTDataModule
-from gan_lab.errors import ConfigError
+from gan_lab.data.base import DataModule
+from gan_lab.data.checks import files_fingerprint
+from gan_lab.data.images import IMAGE_EXTENSIONS, MNISTDataModule, decode_transform, scale_transform
+from gan_lab.errors import ConfigError, DataError
+from gan_lab.paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 CANVAS = 64  # clips are drawn at 64 px; image_size=32 is the 64 px clip, area-downsampled
 DIGIT = 28  # MNIST's side
@@ -39,9 +54,8 @@ class MovingDigits(Dataset):
         num_digits: int,
         speed: tuple[float, float],
     ) -> None:
-        self.digits = (
-            digits.float().div(255) if digits.dtype == torch.uint8 else digits
-        )  # (N, 28, 28) in [0, 1]
+        # (N, 28, 28) in [0, 1]
+        self.digits = digits.float().div(255) if digits.dtype == torch.uint8 else digits
         self.labels, self.size, self.seed = labels, size, seed
         self.frames, self.image_size, self.num_digits, self.speed = frames, image_size, num_digits, speed
 
@@ -149,3 +163,154 @@ def _speed_range(speed) -> tuple[float, float]:
             f"0 <= lowest <= highest <= {room}, e.g. [2, 5] (Srivastava et al.'s generator: [3.6, 3.6])."
         )
     return low, high
+
+
+VIDEO_EXTENSIONS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
+CLIP_CACHE_VERSION = 1  # bump when what the clip array holds changes, so old arrays are decoded again
+
+
+def find_videos(root: Path) -> list[Path]:
+    """Every video under `root`: video files, and folders holding frames (image files, in name order)."""
+    if not root.is_dir():
+        raise DataError(f"dataset.root={str(root)!r} is not a folder: point it at a folder of videos.")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+    folders = sorted(
+        {p.parent for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
+    )
+    videos = files + folders
+    if not videos:
+        raise DataError(
+            f"dataset.root={str(root)!r} holds no videos ({', '.join(sorted(VIDEO_EXTENSIONS))} files, or "
+            "folders of frames): point dataset.root at the folder that holds them."
+        )
+    return videos
+
+
+def read_frames(video: Path) -> list[Image.Image]:
+    """The frames of a video file, or of a folder of frames (in name order), as PIL images."""
+    if video.is_dir():
+        frames = sorted(p for p in video.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        return [Image.open(p) for p in frames]
+    return [Image.fromarray(frame) for frame in iio.imread(video, index=None)]
+
+
+class ClipArray(Dataset):
+    """Clips held as one uint8 array (N, C, T, H, W), in memory or memory-mapped; items scaled to [-1, 1],
+    with target 0 (unlabelled)."""
+
+    def __init__(self, clips: np.ndarray) -> None:
+        self.clips = clips
+        self.scale = scale_transform(clips.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        clip = torch.from_numpy(np.array(self.clips[index]))  # (C, T, H, W)
+        return self.scale(clip.transpose(0, 1)).transpose(0, 1), 0
+
+
+class VideoFolderDataModule(DataModule):
+    """Clips of `frames` frames (every `stride`-th frame of the video) cut from every video under `root`:
+    video files (read with imageio) or folders of frames. Each video gives as many clips as fit, end to end;
+    every frame is resized and centre-cropped to `image_size` as the image datasets do. The clips are
+    decoded once into a cache (cache_dir()/clips) that later runs memory-map.
+
+    A video that cannot be read, or is shorter than one clip, is a bad file: `on_bad_file=error` stops
+    before training, naming it; `skip` leaves it out with a warning. The test split is the training split.
+    """
+
+    def __init__(
+        self,
+        frames: int,
+        image_size: int,
+        channels: int,
+        stride: int = 1,
+        on_bad_file: str = "error",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not (isinstance(frames, int) and frames >= 2):
+            raise ConfigError(f"dataset.frames={frames}: a clip needs 2 or more frames.")
+        if not (isinstance(stride, int) and stride >= 1):
+            raise ConfigError(f"dataset.stride={stride}: use 1 (every frame) or more (every n-th frame).")
+        if channels not in (1, 3):
+            raise ConfigError(f"dataset.channels={channels} cannot work: use 1 (grayscale) or 3 (RGB).")
+        if on_bad_file not in ("error", "skip"):
+            raise ConfigError(f"dataset.on_bad_file={on_bad_file!r}: use error or skip.")
+        self.frames, self.image_size, self.channels, self.stride = frames, image_size, channels, stride
+        self.on_bad_file = on_bad_file
+        self._clips: ClipArray | None = None
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return (self.channels, self.frames, self.image_size, self.image_size)
+
+    def load(self, split: str) -> ClipArray:
+        if self._clips is None:
+            self._clips = ClipArray(self._decoded())
+        return self._clips
+
+    def clips_of(self, video: Path) -> np.ndarray:
+        """Every clip of one video, (n, C, T, H, W) uint8; DataError when it holds none or cannot be read."""
+        span = self.frames * self.stride
+        try:
+            frames = read_frames(video)
+            if len(frames) < span:
+                raise DataError(
+                    f"{video} (too short: {len(frames)} frames; a clip takes {self.frames} frames x stride "
+                    f"{self.stride} = {span})"
+                )
+            decode = decode_transform(self.image_size, self.channels)
+            kept = [pil_to_tensor(decode(f)) for f in frames[: len(frames) // span * span : self.stride]]
+        except DataError:
+            raise
+        except Exception as error:  # any failure to decode makes the video unusable
+            first = (str(error).splitlines() or [""])[0]  # ffmpeg appends its whole log
+            raise DataError(f"{video} (cannot be read: {type(error).__name__}: {first})") from None
+        clips = torch.stack(kept).view(-1, self.frames, self.channels, self.image_size, self.image_size)
+        return clips.transpose(1, 2).numpy()
+
+    def _decoded(self) -> np.ndarray:
+        """All clips under root: from the cache when the videos and settings are unchanged, else decoded."""
+        videos = find_videos(self.root)
+        files = [f for v in videos for f in (sorted(v.iterdir()) if v.is_dir() else [v])]
+        settings = f"{CLIP_CACHE_VERSION} {self.data_shape} {self.stride} {self.on_bad_file}"
+        fingerprint = files_fingerprint(self.root, files, settings)
+        name = hashlib.sha1(str(self.root.resolve()).encode()).hexdigest()[:16]
+        path = cache_dir() / "clips" / f"{name}.npy"
+        header = path.with_suffix(".json")
+        try:
+            if json.loads(header.read_text())["fingerprint"] == fingerprint:
+                return np.load(path, mmap_mode="r")
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # no cache yet, or an unreadable one: decode again
+        log.info("decoding the clips of %d videos once into %s", len(videos), path)
+        clips, bad = [], []
+        for video in videos:
+            try:
+                clips.append(self.clips_of(video))
+            except DataError as error:
+                bad.append(str(error))
+        self._report(bad, len(videos))
+        array = np.concatenate(clips)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npy")
+        np.save(partial, array)
+        os.replace(partial, path)
+        partial.with_suffix(".json").write_text(json.dumps({"fingerprint": fingerprint}))
+        os.replace(partial.with_suffix(".json"), header)  # the header last: it vouches for the array
+        return array
+
+    def _report(self, bad: list[str], total: int) -> None:
+        if not bad:
+            return
+        shown = "; ".join(bad[:3]) + (f"; and {len(bad) - 3} more" if len(bad) > 3 else "")
+        if len(bad) == total:
+            raise DataError(f"no usable video in {self.root}: {shown}.")
+        if self.on_bad_file == "error":
+            raise DataError(
+                f"{len(bad)} of {total} videos in {self.root} are bad: {shown}. Fix or remove them, or set "
+                "dataset.on_bad_file=skip to train on the rest."
+            )
+        log.warning("skipping %d of %d bad videos (dataset.on_bad_file=skip): %s", len(bad), total, shown)
