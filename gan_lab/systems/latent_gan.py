@@ -5,27 +5,25 @@ sampled uniformly. The recipe pieces are optional objects: a `penalty` on D (R1,
 steps), `augment` on every D input (DiffAugment), and an `ema` of G that sampling uses.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from gan_lab.errors import ConfigError
-from gan_lab.nets import GANNets, latent_noise
-from gan_lab.nets.ema import EMA, ema_copy
+from gan_lab.nets import GANNets
+from gan_lab.nets.ema import EMA
 from gan_lab.objectives import AdversarialLoss, Logits, Penalty
-from gan_lab.systems.base import System, Visual, grid_columns
+from gan_lab.systems.generator import GeneratorSystem
 
 
-class LatentGAN(System):
+class LatentGAN(GeneratorSystem):
     """Trains `nets(data_shape, num_classes)`'s generator against its discriminator.
 
     `training_step` runs four phases, each in its own method: D main (`n_critic` times), D regularization
     (with the last critic update, when the penalty is due), G main, EMA update.
     """
-
-    generative = True
 
     def __init__(
         self,
@@ -46,28 +44,17 @@ class LatentGAN(System):
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
     ) -> None:
-        super().__init__(optimizers, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)
         if not (isinstance(n_critic, int) and n_critic >= 1):
             raise ConfigError(f"system.n_critic={n_critic} cannot work: use an integer >= 1.")
         built = nets(data_shape=tuple(data_shape), num_classes=num_classes)
-        self.generator, self.discriminator = built.generator, built.discriminator
-        self.nz, self.num_classes = built.nz, built.num_classes
-        self.loss, self.n_critic, self.penalty, self.augment, self.ema = loss, n_critic, penalty, augment, ema
-        # A module, so it is saved in checkpoints, moved to the device, and identical on every rank.
-        self.generator_ema = ema_copy(self.generator) if ema is not None else None
-        self.sample_with_ema = sample_with_ema
-        # A buffer, so it is saved in checkpoints and identical on every rank: sample grids stay comparable.
-        self.register_buffer("fixed_z", latent_noise(num_samples, self.nz, seed))
-        # Class i % num_classes for sample i: a grid num_classes wide shows one class per column.
-        fixed_y = torch.arange(num_samples) % self.num_classes if self.num_classes else None
-        self.register_buffer("fixed_y", fixed_y)
+        super().__init__(built.generator, built.nz, built.num_classes, optimizers, ema, sample_with_ema,
+                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
+        self.discriminator = built.discriminator
+        self.loss, self.n_critic, self.penalty, self.augment = loss, n_critic, penalty, augment
 
     @property
     def networks(self) -> dict[str, nn.Module]:
         return {"discriminator": self.discriminator, "generator": self.generator}
-
-    def forward(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.generator(z, y)
 
     # --- the step --------------------------------------------------------------------------------------
 
@@ -94,9 +81,7 @@ class LatentGAN(System):
             self.update(optimizers["generator"], loss_g)
 
         # EMA: the averaged generator follows the trained one.
-        if self.ema is not None:
-            images = len(real) * self.trainer.world_size
-            self.ema.update(self.generator_ema, self.generator, self.steps_done + 1, images)
+        self.update_ema(len(real))
 
         self.steps_done += 1
         out = {
@@ -113,12 +98,6 @@ class LatentGAN(System):
         """D(x, y): the one place D is called, so that augmentation reaches every D input, real and fake."""
         return self.discriminator(self.augment(x) if self.augment is not None else x, y)
 
-    def fakes(self, n: int) -> tuple[Tensor, Tensor | None]:
-        """G(z, y) for `n` codes from the training RNG, with uniformly drawn labels when conditional."""
-        z = latent_noise(n, self.nz, device=self.device)
-        y = torch.randint(self.num_classes, (n,), device=self.device) if self.num_classes else None
-        return self.generator(z, y), y
-
     def discriminator_loss(self, real: Tensor, labels: Tensor | None):
         with torch.no_grad():
             fake, y = self.fakes(len(real))
@@ -134,41 +113,3 @@ class LatentGAN(System):
     def generator_loss(self, n: int) -> Tensor:
         fake, y = self.fakes(n)
         return self.loss.generator(self.discriminate(fake, y))
-
-    # --- the protocol ----------------------------------------------------------------------------------
-
-    @property
-    def sampler(self) -> nn.Module:
-        """The generator samples come from: the EMA copy when the run has one (and `sample_with_ema`)."""
-        if self.generator_ema is not None and self.sample_with_ema:
-            return self.generator_ema
-        return self.generator
-
-    @torch.inference_mode()
-    def generate(self, z: Tensor, y: Tensor | None = None) -> Tensor:
-        """The sampler's G(z, y) in eval mode (batch-norm running statistics), as float32 on this system's
-        device."""
-        net = self.sampler
-        was_training = net.training
-        net.eval()
-        out = net(z.to(self.device), y if y is None else y.to(self.device)).float()
-        net.train(was_training)
-        return out
-
-    def sample_batches(
-        self, n: int, seed: int, labels: Tensor | None = None, batch_size: int = 500
-    ) -> Iterator[tuple[Tensor, Tensor | None]]:
-        """`n` samples from noise fixed by `seed`, in batches on this system's device, each with the labels
-        it was asked for. A conditional system draws class i % num_classes for sample i unless given
-        `labels`."""
-        if labels is None and self.num_classes:
-            labels = torch.arange(n) % self.num_classes
-        if labels is not None and not self.num_classes:
-            raise ConfigError("this generator is unconditional: it takes no labels.")
-        z = latent_noise(n, self.nz, seed)
-        for start in range(0, n, batch_size):
-            y = labels[start : start + batch_size] if labels is not None else None
-            yield self.generate(z[start : start + batch_size], y), y
-
-    def visuals(self) -> Visual:
-        return Visual(self.generate(self.fixed_z, self.fixed_y), grid_columns(self.num_classes))
