@@ -312,5 +312,18 @@ def test_bad_diffaugment_settings_raise_config_errors() -> None:
         DiffAugment(policy="")
     with pytest.raises(ConfigError, match="augment.cutout_ratio"):
         DiffAugment(cutout_ratio=1.5)
-    with pytest.raises(ConfigError, match=r"images \(B, C, H, W\)"):
-        DiffAugment()(torch.zeros(2, 3, 4, 8, 8))
+    with pytest.raises(ConfigError, match=r"images \(B, C, H, W\) or clips \(B, C, T, H, W\)"):
+        DiffAugment()(torch.zeros(2, 8, 8))  # no batch of images or clips
+
+
+def test_a_clip_gets_one_draw_for_all_its_frames_and_clips_get_their_own():
+    torch.manual_seed(0)
+    frame = torch.rand(4, 3, 1, 16, 16) * 2 - 1
+    clips = frame.expand(-1, -1, 5, -1, -1).contiguous()  # 4 clips of 5 identical frames
+    out = DiffAugment()(clips)
+    assert out.shape == clips.shape
+    for t in range(1, 5):
+        torch.testing.assert_close(out[:, :, t], out[:, :, 0])  # every frame of a clip augmented alike
+    same_start = clips[:1].expand(4, -1, -1, -1, -1)
+    out = DiffAugment()(same_start.contiguous())
+    assert not torch.allclose(out[0], out[1])  # another clip, another draw

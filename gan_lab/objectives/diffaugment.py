@@ -26,7 +26,8 @@ DiffAugment_pytorch.py), in the same order and ranges, on images in [-1, 1]:
   scale and aspect ratio, not a fixed-size square).
 
 Every random number is drawn per sample on torch's global RNG, on x's device, so a resumed run (which
-restores the RNG states) augments exactly as the uninterrupted one.
+restores the RNG states) augments exactly as the uninterrupted one. Clips (B, C, T, H, W) get one draw per
+clip, applied to each of its frames: `group` consecutive images of a batch share their draws.
 """
 
 import torch
@@ -44,21 +45,27 @@ def _pixels(size: int, ratio: float) -> int:
     return int(size * ratio + 0.5)
 
 
-def _per_sample(x: Tensor) -> Tensor:
-    """One U[0, 1) number per sample, shaped (B, 1, 1, 1) to broadcast over an image."""
-    return torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype, device=x.device)
+def _per_sample(x: Tensor, group: int = 1) -> Tensor:
+    """One U[0, 1) number per group of `group` samples, shaped (B, 1, 1, 1) to broadcast over an image."""
+    draws = torch.rand(x.size(0) // group, 1, 1, 1, dtype=x.dtype, device=x.device)
+    return draws.repeat_interleave(group, dim=0)
 
 
-def color(x: Tensor) -> Tensor:
-    """Random brightness, then saturation, then contrast, each with its own factor per sample."""
-    x = adjust_brightness(x, _per_sample(x).flatten() - 0.5, clip_output=False)
+def _per_sample_int(low: int, high: int, x: Tensor, group: int = 1) -> Tensor:
+    """One integer in [low, high) per group of `group` samples, shaped (B, 1)."""
+    return torch.randint(low, high, (x.size(0) // group, 1), device=x.device).repeat_interleave(group, dim=0)
+
+
+def color(x: Tensor, group: int = 1) -> Tensor:
+    """Random brightness, then saturation, then contrast, each with its own factor per sample (per group)."""
+    x = adjust_brightness(x, _per_sample(x, group).flatten() - 0.5, clip_output=False)
     mean = x.mean(dim=1, keepdim=True)
-    x = (x - mean) * (_per_sample(x) * 2) + mean
+    x = (x - mean) * (_per_sample(x, group) * 2) + mean
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    return (x - mean) * (_per_sample(x) + 0.5) + mean
+    return (x - mean) * (_per_sample(x, group) + 0.5) + mean
 
 
-def translation(x: Tensor, ratio: float) -> Tensor:
+def translation(x: Tensor, ratio: float, group: int = 1) -> Tensor:
     """Shift each image by a random whole number of pixels on each axis, filling with zeros.
 
     Output pixel (i, j) reads input pixel (i + dy, j + dx), or a zero of the one-pixel padding (indices are
@@ -66,8 +73,8 @@ def translation(x: Tensor, ratio: float) -> Tensor:
     """
     b, c, h, w = x.shape
     max_dy, max_dx = _pixels(h, ratio), _pixels(w, ratio)
-    dy = torch.randint(-max_dy, max_dy + 1, (b, 1), device=x.device)
-    dx = torch.randint(-max_dx, max_dx + 1, (b, 1), device=x.device)
+    dy = _per_sample_int(-max_dy, max_dy + 1, x, group)
+    dx = _per_sample_int(-max_dx, max_dx + 1, x, group)
     rows = (torch.arange(h, device=x.device) + dy + 1).clamp(0, h + 1)  # (B, H), into the padded image
     cols = (torch.arange(w, device=x.device) + dx + 1).clamp(0, w + 1)  # (B, W)
     padded = F.pad(x, (1, 1, 1, 1))
@@ -75,7 +82,7 @@ def translation(x: Tensor, ratio: float) -> Tensor:
     return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))
 
 
-def cutout(x: Tensor, ratio: float) -> Tensor:
+def cutout(x: Tensor, ratio: float, group: int = 1) -> Tensor:
     """Set a square of side round(ratio * size) to 0 in each image, centred at a random pixel.
 
     As in the reference, the centre ranges over [0, size) for an odd side and [0, size] for an even one,
@@ -83,8 +90,8 @@ def cutout(x: Tensor, ratio: float) -> Tensor:
     """
     b, _, h, w = x.shape
     side_h, side_w = _pixels(h, ratio), _pixels(w, ratio)
-    centre_y = torch.randint(0, h + 1 - side_h % 2, (b, 1), device=x.device)
-    centre_x = torch.randint(0, w + 1 - side_w % 2, (b, 1), device=x.device)
+    centre_y = _per_sample_int(0, h + 1 - side_h % 2, x, group)
+    centre_x = _per_sample_int(0, w + 1 - side_w % 2, x, group)
     top, left = centre_y - side_h // 2, centre_x - side_w // 2
     ys, xs = torch.arange(h, device=x.device), torch.arange(w, device=x.device)
     in_rows = (ys >= top) & (ys < top + side_h)  # (B, H)
@@ -94,7 +101,8 @@ def cutout(x: Tensor, ratio: float) -> Tensor:
 
 
 class DiffAugment:
-    """Apply the policy's ops, in the order written, to a batch of images (B, C, H, W) in [-1, 1].
+    """Apply the policy's ops, in the order written, to a batch of images (B, C, H, W) in [-1, 1], or of
+    clips (B, C, T, H, W), each clip's frames with the same draws.
 
     `policy` is a comma-separated list of "color", "translation", "cutout" (the paper's choice is all three).
     To turn augmentation off, leave the system's `augment` unset (null) rather than passing an empty policy.
@@ -126,18 +134,26 @@ class DiffAugment:
 
     def __call__(self, x: Tensor) -> Tensor:
         """The augmented batch, same shape as `x`; differentiable with respect to `x`."""
+        if x.dim() == 5:  # clips: every frame, grouped by clip
+            b, c, t, h, w = x.shape
+            frames = self.augment(x.transpose(1, 2).reshape(b * t, c, h, w), group=t)
+            return frames.view(b, t, c, h, w).transpose(1, 2)
         if x.dim() != 4:
             raise ConfigError(
-                f"augment: DiffAugment needs images (B, C, H, W), got shape {tuple(x.shape)}; "
-                "set augment=null for this data"
+                f"augment: DiffAugment needs images (B, C, H, W) or clips (B, C, T, H, W), got shape "
+                f"{tuple(x.shape)}; set augment=null for this data"
             )
+        return self.augment(x)
+
+    def augment(self, x: Tensor, group: int = 1) -> Tensor:
+        """The policy's ops on images (B, C, H, W), `group` consecutive images sharing each draw."""
         for word in self.words:
             if word == "color":
-                x = color(x)
+                x = color(x, group)
             elif word == "translation":
-                x = translation(x, self.translation_ratio)
+                x = translation(x, self.translation_ratio, group)
             else:
-                x = cutout(x, self.cutout_ratio)
+                x = cutout(x, self.cutout_ratio, group)
         return x
 
     def __repr__(self) -> str:
