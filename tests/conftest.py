@@ -68,6 +68,18 @@ def shared(name: str) -> Path:
     return path
 
 
+def assert_same_state(a: Path, b: Path) -> None:
+    """Two checkpoints hold the same weights, buffers and optimizer states, bit for bit."""
+    state_a, state_b = (torch.load(p, map_location="cpu", weights_only=False) for p in (a, b))
+    assert state_a["state_dict"].keys() == state_b["state_dict"].keys()
+    for key, value in state_a["state_dict"].items():
+        assert torch.equal(value, state_b["state_dict"][key]), key
+    for opt_a, opt_b in zip(state_a["optimizer_states"], state_b["optimizer_states"], strict=True):
+        for slot, tensors in opt_a["state"].items():
+            for name, value in tensors.items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(opt_b["state"][slot][name])), name
+
+
 def generate_cfg(overrides: list[str]) -> DictConfig:
     """conf/generate.yaml composed as `python -m gan_lab.cli.generate` would."""
     GlobalHydra.instance().clear()

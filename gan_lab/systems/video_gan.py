@@ -1,0 +1,143 @@
+"""The video GAN (MoCoGAN, Tulyakov et al. 2018): a clip generator against two discriminators, D_I on single
+frames and D_V on whole clips, each with its own optimizer.
+
+The recipe pieces apply to both discriminators: the `loss`, the `penalty` (on each D's own inputs), spectral
+norm (in the networks), `augment` (DiffAugment: a frame is augmented as an image, a clip with one draw for
+all its frames) and the `ema` of G.
+"""
+
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+from gan_lab.nets.ema import EMA
+from gan_lab.nets.video import VideoGANNets, frames_of
+from gan_lab.objectives import AdversarialLoss, Logits, Penalty
+from gan_lab.systems.base import Visual
+from gan_lab.systems.generator import GeneratorSystem
+
+
+def discriminators_apart(
+    optimizers: Mapping[str, Callable[..., Optimizer]],
+) -> dict[str, Callable[..., Optimizer]]:
+    """The optimizer groups name `generator` and `discriminator`: here `discriminator` is the setting of each
+    of the two discriminators (each gets its own optimizer), unless they are named apart."""
+    optimizers = dict(optimizers)
+    shared = optimizers.pop("discriminator", None)
+    for name in ("image_discriminator", "video_discriminator"):
+        if name not in optimizers and shared is not None:
+            optimizers[name] = shared
+    return optimizers
+
+
+class VideoGAN(GeneratorSystem):
+    """Trains `nets(data_shape)`'s clip generator against its image and video discriminators.
+
+    `training_step` runs four phases, each in its own method: D_I main (a random frame of each real and each
+    fake clip), D_V main (whole clips), each with its penalty when due; G main (one batch of fake clips
+    against both); EMA update.
+    """
+
+    def __init__(
+        self,
+        nets: Callable[..., VideoGANNets],
+        loss: AdversarialLoss,
+        optimizers: Mapping[str, Callable[..., Optimizer]],
+        data_shape: tuple[int, ...],
+        num_classes: int | None = None,
+        grad_clip: float | None = None,
+        penalty: Penalty | None = None,
+        augment: Callable[[Tensor], Tensor] | None = None,
+        ema: EMA | None = None,
+        sample_with_ema: bool = True,
+        num_samples: int = 8,
+        seed: int = 0,
+        channels_last: bool = False,
+        lr_decay: str = "constant",
+        lr_decay_steps: int | None = None,
+    ) -> None:
+        built = nets(data_shape=tuple(data_shape), num_classes=None)  # unconditional: labels are ignored
+        super().__init__(built.generator, built.nz, 0, discriminators_apart(optimizers), ema, sample_with_ema,
+                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
+        self.image_discriminator = built.image_discriminator
+        self.video_discriminator = built.video_discriminator
+        self.loss, self.penalty, self.augment = loss, penalty, augment
+
+    @property
+    def networks(self) -> dict[str, nn.Module]:
+        return {
+            "image_discriminator": self.image_discriminator,
+            "video_discriminator": self.video_discriminator,
+            "generator": self.generator,
+        }
+
+    # --- the step --------------------------------------------------------------------------------------
+
+    def training_step(self, batch, batch_idx: int) -> dict[str, Tensor]:
+        real, _ = self.real_batch(batch)
+        optimizers = self.named_optimizers()
+        regularize = self.penalty is not None and self.penalty.due(self.steps_done)
+
+        with self.training_only(optimizers["image_discriminator"]):
+            # D_I main: D_I learns to tell a real frame from a generated one.
+            loss_i, real_i, fake_i, penalty_i = self.discriminator_loss(self.judge_frames, real, regularize)
+            self.update(optimizers["image_discriminator"], loss_i)
+
+        with self.training_only(optimizers["video_discriminator"]):
+            # D_V main: D_V learns to tell a real clip from a generated one, motion included.
+            loss_v, real_v, fake_v, penalty_v = self.discriminator_loss(self.judge_clips, real, regularize)
+            self.update(optimizers["video_discriminator"], loss_v)
+
+        with self.training_only(optimizers["generator"]):
+            # G main: G learns to fool both, with one batch of generated clips.
+            fake, _ = self.fakes(len(real))
+            loss_g = self.loss.generator(self.judge_frames(fake))
+            loss_g = loss_g + self.loss.generator(self.judge_clips(fake))
+            self.update(optimizers["generator"], loss_g)
+
+        # EMA: the averaged generator follows the trained one.
+        self.update_ema(len(real))
+
+        self.steps_done += 1
+        out = {
+            "loss/d_image": loss_i.detach(),
+            "loss/d_video": loss_v.detach(),
+            "loss/g": loss_g.detach(),
+            "d_image/real": self.loss.score(real_i),
+            "d_image/fake": self.loss.score(fake_i),
+            "d_video/real": self.loss.score(real_v),
+            "d_video/fake": self.loss.score(fake_v),
+        }
+        if penalty_i is not None:
+            out["loss/d_image_penalty"], out["loss/d_video_penalty"] = penalty_i.detach(), penalty_v.detach()
+        return out
+
+    def discriminator_loss(self, judge: Callable[[Tensor], Logits], real: Tensor, regularize: bool):
+        """`judge`'s loss on real clips and fresh fakes, plus its penalty when due: (loss, real logits, fake
+        logits, penalty or None)."""
+        with torch.no_grad():
+            fake, _ = self.fakes(len(real))
+        real_logits, fake_logits = judge(real), judge(fake)
+        loss = self.loss.discriminator(real_logits, fake_logits)
+        penalty = self.penalty(judge, real, fake) if regularize else None
+        return (loss if penalty is None else loss + penalty), real_logits, fake_logits, penalty
+
+    def judge_frames(self, clips: Tensor) -> Logits:
+        """D_I on one random frame of each clip: the one place D_I is called, so augmentation reaches every
+        one of its inputs."""
+        frame = torch.randint(clips.shape[2], (len(clips),), device=clips.device)
+        images = clips[torch.arange(len(clips), device=clips.device), :, frame]
+        return self.image_discriminator(self.augment(images) if self.augment is not None else images)
+
+    def judge_clips(self, clips: Tensor) -> Logits:
+        """D_V on whole clips: the one place D_V is called (augmented with one draw per clip)."""
+        return self.video_discriminator(self.augment(clips) if self.augment is not None else clips)
+
+    # --- the protocol ----------------------------------------------------------------------------------
+
+    def visuals(self) -> Visual:
+        """The fixed-noise clips as a filmstrip: one row per clip, one column per frame."""
+        clips = self.generate(self.fixed_z)
+        return Visual(frames_of(clips), columns=clips.shape[2])
