@@ -42,7 +42,8 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
             assert torch.isfinite(torch.tensor(written["final"][key])), key
         assert "step" not in written["final"]  # the loggers' x-axis, not a metric
         samples = sorted(p.name for p in (out / "samples").iterdir())
-        assert samples == [*PROGRESS, "step_000002.png", "step_000003.png"]
+        grids = [f"step_00000{step}.{ext}" for step in (2, 3) for ext in ("gif", "mp4", "png")]
+        assert samples == sorted([*PROGRESS, *(grids if video else grids[2::3])])  # clips: as videos too
 
 
 def test_steps_count_generator_updates_whatever_n_critic(tmp_path):

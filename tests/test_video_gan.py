@@ -3,12 +3,15 @@ with three optimizers that resumes exactly."""
 
 import pytest
 import torch
-from conftest import TINY, assert_same_state, train
+from conftest import TINY, assert_same_state, generate_cfg, train
 from PIL import Image
 from torch.nn.utils import parametrize
+from torchvision import transforms
 
+from gan_lab.cli.generate import generate
 from gan_lab.errors import ConfigError
 from gan_lab.nets.video import frames_of, mocogan
+from gan_lab.systems import load_system, read_checkpoint
 
 SMALL = ["experiment=mocogan_moving_mnist", "dataset.download=false", "dataset.frames=4",
          "system.nets.ngf=8", "system.nets.ndf=8", "samples.num=2"]  # fmt: skip
@@ -72,7 +75,62 @@ def test_the_full_recipe_trains_three_optimizers_and_resumes_exactly(tmp_path, m
         )
 
 
-def test_a_run_writes_filmstrips_one_row_per_clip(tmp_path, mnist_idx):
-    train([*SMALL, f"dataset.root={mnist_idx}", *TINY, "logger=none"], tmp_path / "run")
-    strip = Image.open(tmp_path / "run/samples/step_000003.png")
+@pytest.fixture(scope="module")
+def video_run(tmp_path_factory, mnist_idx):
+    out = tmp_path_factory.mktemp("video") / "run"
+    train([*SMALL, f"dataset.root={mnist_idx}", *TINY, "logger=none"], out)
+    return out
+
+
+def test_a_run_writes_filmstrips_and_clip_videos(video_run):
+    strip = Image.open(video_run / "samples/step_000003.png")
     assert strip.size == (4 * 34 + 2, 2 * 34 + 2)  # 4 frames across, 2 clips down, 32 px + padding 2
+    clips = Image.open(video_run / "samples/step_000003.gif")
+    assert clips.n_frames == 4 and clips.size == (2 * 34 + 2, 34 + 2)  # frame t: both clips' frame t
+    assert (video_run / "samples/step_000003.mp4").stat().st_size > 0
+
+
+def test_generate_writes_clips_and_the_content_and_motion_filmstrips(video_run, tmp_path, capsys):
+    ckpt = video_run / "checkpoints/last.ckpt"
+    generate(generate_cfg([f"ckpt={ckpt}", "n=3", f"out={tmp_path / 'clips.png'}"]))
+    assert Image.open(tmp_path / "clips.png").size == (4 * 34 + 2, 3 * 34 + 2)
+    assert Image.open(tmp_path / "clips.gif").n_frames == 4 and (tmp_path / "clips.mp4").is_file()
+    generate(generate_cfg([f"ckpt={ckpt}", "n=2", "format=files", f"out={tmp_path / 'each'}"]))
+    assert sorted(p.name for p in (tmp_path / "each").iterdir()) == [
+        "000000.gif", "000000.mp4", "000001.gif", "000001.mp4"]  # fmt: skip
+
+    generate(generate_cfg(["mode=content_motion", f"ckpt={ckpt}", "n=3", f"out={tmp_path / 'f.png'}"]))
+    to_tensor = transforms.functional.to_tensor
+    content = to_tensor(Image.open(tmp_path / "f_content.png"))
+    motion = to_tensor(Image.open(tmp_path / "f_motion.png"))
+    assert content.shape == motion.shape == (3, 3 * 34 + 2, 4 * 34 + 2)
+    assert "3 clips with one content, and 3 with one motion" in capsys.readouterr().out
+
+
+def test_holding_content_or_motion_keeps_the_first_clip_and_changes_the_others(video_run):
+    checkpoint, run = read_checkpoint(video_run / "checkpoints/last.ckpt")
+    system = load_system(checkpoint, run, (1, 4, 32, 32))
+    free = system.sample(3, 0)
+    content, motion = system.sample_held(3, 0, "content"), system.sample_held(3, 0, "motion")
+    assert content.shape == motion.shape == (3, 1, 4, 32, 32)
+    for held in (content, motion):
+        torch.testing.assert_close(held[0], free[0])  # the first clip lends its part: it is unchanged
+        assert not torch.allclose(held[1], free[1])  # the others take it over
+    assert not torch.allclose(content[1], motion[1])
+    with pytest.raises(ConfigError, match="held='style': hold content or motion"):
+        system.sample_held(3, 0, "style")
+
+
+@pytest.mark.parametrize("mode", ["interpolate", "neighbours"])
+def test_image_only_modes_refuse_a_clip_generator_in_one_line(video_run, tmp_path, mode):
+    ckpt = video_run / "checkpoints/last.ckpt"
+    with pytest.raises(ConfigError, match=f"generates clips: mode={mode} is for image generators"):
+        generate(generate_cfg([f"mode={mode}", f"ckpt={ckpt}", f"out={tmp_path / 'x'}"]))
+
+
+def test_content_motion_refuses_an_image_generator(tmp_path, mnist_idx):
+    run = tmp_path / "img"
+    train(["experiment=dcgan_mnist", f"dataset.root={mnist_idx}", "dataset.download=false", *TINY,
+           "system.nets.ngf=8", "system.nets.ndf=8", "metrics=none", "logger=none"], run)  # fmt: skip
+    with pytest.raises(ConfigError, match="mode=content_motion is for video generators"):
+        generate(generate_cfg(["mode=content_motion", f"ckpt={run / 'checkpoints/last.ckpt'}", "out=x.png"]))

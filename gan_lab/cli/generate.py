@@ -12,6 +12,11 @@ grid column), one class, or a list of classes repeated in turn (one per column).
 follows great circles (slerp) through `stops` random codes and back to the first, so the video loops; a
 conditional generator keeps each walk's label (chosen by `labels` as above).
 
+A video generator's samples are clips: `format=grid` writes OUT as a filmstrip (one row per clip, one column
+per frame) and the clips as one grid video beside it (OUT less its suffix, .gif and .mp4); `format=files`
+a GIF and an MP4 per clip. `mode=content_motion` writes two filmstrips: `n` clips with one content and each
+its own motion (OUT_content), and `n` with one motion and each its own content (OUT_motion).
+
 `mode=neighbours`: `n` samples, each beside its `k` nearest training images in the feature space of the run's
 metric set (or `features`): the check for memorization. It prints how far the samples are from their nearest
 training image, beside how far training images are from their nearest other one.
@@ -29,11 +34,14 @@ from gan_lab.errors import ConfigError, reported_as_one_line
 from gan_lab.metrics.features import load_extractors
 from gan_lab.metrics.neighbours import dataset_features, nearest
 from gan_lab.nets import latent_noise
+from gan_lab.nets.video import frames_of
 from gan_lab.paths import config_dir
 from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
 from gan_lab.systems.base import grid_columns
 from gan_lab.viz.animation import (
+    CLIP_FPS,
     PROGRESS_FPS,
+    clip_frames,
     grid_frame,
     latent_walk,
     progress_frames,
@@ -73,7 +81,9 @@ def generate(cfg: DictConfig) -> Path:
         return write_interpolation(cfg)
     if cfg.mode == "neighbours":
         return write_neighbours(cfg)
-    raise ConfigError(f"mode={cfg.mode!r}: use sample, progress, interpolate or neighbours.")
+    if cfg.mode == "content_motion":
+        return write_content_motion(cfg)
+    raise ConfigError(f"mode={cfg.mode!r}: use sample, progress, interpolate, neighbours or content_motion.")
 
 
 def _check_n(n) -> None:
@@ -120,6 +130,11 @@ def _image_generator(cfg: DictConfig, datamodule, mode: str) -> None:
             f"ckpt={cfg.ckpt!r} generates 2D points: mode={mode} is for image generators. "
             "Use mode=sample for a scatter plot of its samples."
         )
+    if len(datamodule.data_shape) == 4:
+        raise ConfigError(
+            f"ckpt={cfg.ckpt!r} generates clips: mode={mode} is for image generators. Use mode=sample "
+            "(a filmstrip and a grid video) or mode=content_motion."
+        )
 
 
 def write_samples(cfg: DictConfig) -> Path:
@@ -130,6 +145,8 @@ def write_samples(cfg: DictConfig) -> Path:
     checkpoint, datamodule, system, labels, width = _system_of(cfg)
     samples = system.sample(cfg.n, cfg.seed, labels, cfg.batch_size)
     out = Path(cfg.out)
+    if len(datamodule.data_shape) == 4:
+        return write_clips(samples, out, cfg, checkpoint)
     points = len(datamodule.data_shape) == 1
     if cfg.format == "grid":
         real = datamodule.real_samples(2500) if points else torch.empty(0)  # 2D: plotted over the real data
@@ -144,6 +161,38 @@ def write_samples(cfg: DictConfig) -> Path:
                 name = f"{i:06d}.png" if labels is None else f"{i:06d}_class{labels[i]}.png"
                 save_image(image, out / name, normalize=True, value_range=(-1, 1))
     print(f"{cfg.n} samples from {cfg.ckpt} (step {steps_of(checkpoint)}) written to {out}")
+    return out
+
+
+def write_clips(clips: torch.Tensor, out: Path, cfg: DictConfig, checkpoint: dict) -> Path:
+    """A video generator's `clips` (N, C, T, H, W): a filmstrip at `out` and a grid video beside it, or one
+    video per clip in the folder `out` (`format=files`)."""
+    source = f"{len(clips)} clips from {cfg.ckpt} (step {steps_of(checkpoint)})"
+    if cfg.format == "grid":
+        save_samples(frames_of(clips), torch.empty(0), out, nrow=clips.shape[2])
+        gif, mp4 = write_video(clip_frames(clips), out.with_suffix(""), CLIP_FPS)
+        print(f"{source} written to {out}, {gif} and {mp4}")
+    else:
+        for i, clip in enumerate(clips):
+            write_video(clip_frames(clip[None], 1), out / f"{i:06d}", CLIP_FPS)
+        print(f"{source} written to {out}: a GIF and an MP4 each")
+    return out
+
+
+def write_content_motion(cfg: DictConfig) -> Path:
+    """Two filmstrips of `cfg.n` clips: one content and each its own motion (OUT_content), one motion and
+    each its own content (OUT_motion)."""
+    _check_n(cfg.n)
+    checkpoint, _, system, _, _ = _system_of(cfg)
+    out = Path(cfg.out)
+    for held in ("content", "motion"):
+        clips = system.sample_held(cfg.n, cfg.seed, held)
+        path = out.with_name(f"{out.stem}_{held}{out.suffix or '.png'}")
+        save_samples(frames_of(clips), torch.empty(0), path, nrow=clips.shape[2])
+    print(
+        f"{cfg.n} clips with one content, and {cfg.n} with one motion, from {cfg.ckpt} (step "
+        f"{steps_of(checkpoint)}) written to {out.stem}_content and {out.stem}_motion in {out.parent}"
+    )
     return out
 
 

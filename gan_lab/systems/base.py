@@ -45,10 +45,12 @@ def lr_factor(decay: str, step: int, total: int) -> float:
 
 @dataclass
 class Visual:
-    """What a sample grid shows: `samples` (images, or 2D points) laid out `columns` per row."""
+    """What a sample grid shows: `samples` (images, or 2D points) laid out `columns` per row; a video
+    generator adds its `clips` (N, C, T, H, W), written as a grid video beside the grid."""
 
     samples: Tensor
     columns: int = 8
+    clips: Tensor | None = None
 
 
 def grid_columns(num_classes: int) -> int:
@@ -123,6 +125,14 @@ class System(pl.LightningModule):
     def visuals(self) -> Visual:
         """What the sample grids show (generative systems)."""
         raise ConfigError(f"this is a {type(self).__name__} run: it makes no samples to show.")
+
+    def sample_held(self, n: int, seed: int, held: str) -> Tensor:
+        """`n` samples that share one part of their latent, `held` (a video generator's `content` or
+        `motion`), and differ in the rest; on the CPU."""
+        raise ConfigError(
+            f"this is a {type(self).__name__} run: its latent has no content and motion parts to hold; "
+            "mode=content_motion is for video generators (model=mocogan)."
+        )
 
     # --- optimization ------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 
+from gan_lab.errors import ConfigError
+from gan_lab.nets import latent_noise
 from gan_lab.nets.ema import EMA
 from gan_lab.nets.video import VideoGANNets, frames_of
 from gan_lab.objectives import AdversarialLoss, Logits, Penalty
@@ -138,6 +140,18 @@ class VideoGAN(GeneratorSystem):
     # --- the protocol ----------------------------------------------------------------------------------
 
     def visuals(self) -> Visual:
-        """The fixed-noise clips as a filmstrip: one row per clip, one column per frame."""
+        """The fixed-noise clips, as a filmstrip (one row per clip, one column per frame) and as clips."""
         clips = self.generate(self.fixed_z)
-        return Visual(frames_of(clips), columns=clips.shape[2])
+        return Visual(frames_of(clips), columns=clips.shape[2], clips=clips)
+
+    def sample_held(self, n: int, seed: int, held: str) -> Tensor:
+        """`n` clips from noise fixed by `seed` that share the first clip's `held` part of the latent
+        (`content`: the same digits, each its own motion; `motion`: one motion, each its own content)."""
+        if held not in ("content", "motion"):
+            raise ConfigError(f"held={held!r}: hold content or motion.")
+        content, start, noise = self.sampler.split(latent_noise(n, self.nz, seed))
+        if held == "content":
+            content = content[:1].expand_as(content)
+        else:
+            start, noise = start[:1].expand_as(start), noise[:1].expand_as(noise)
+        return self.generate(self.sampler.join(content, start, noise)).cpu()

@@ -17,7 +17,14 @@ from pytorch_lightning.utilities import rank_zero_info
 
 from gan_lab.errors import Diverged, Interrupted
 from gan_lab.metrics import Evaluator, describe, lower_is_better
-from gan_lab.viz.animation import PROGRESS_FPS, progress_frames, sample_grids, write_video
+from gan_lab.viz.animation import (
+    CLIP_FPS,
+    PROGRESS_FPS,
+    clip_frames,
+    progress_frames,
+    sample_grids,
+    write_video,
+)
 from gan_lab.viz.grids import save_samples
 
 
@@ -93,9 +100,14 @@ class SampleGrid(Callback):
             title=f"step {step}",
             nrow=visual.columns,
         )
+        clips = None
+        if visual.clips is not None:  # a video generator's samples: the grid as a video too
+            _, clips = write_video(clip_frames(visual.clips), path.with_suffix(""), CLIP_FPS)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [str(path)], step=step, caption=[f"step {step}"])
+                if clips is not None:
+                    logger.log_video("samples/clips", [str(clips)], step=step)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """All of this run folder's grids (a resumed run's too) as `samples/progress.gif` and `.mp4`."""

@@ -1,4 +1,5 @@
-"""Videos of a generator: a run's sample grids over training, and slerp walks through its latent space."""
+"""Videos of a generator: a run's sample grids over training, slerp walks through its latent space, and the
+clips of a video generator as one grid video."""
 
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
 PROGRESS_FPS = 4  # one sample grid a frame: slow enough to see each
+CLIP_FPS = 8  # generated clips: Moving MNIST's digits move a few pixels a frame
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
@@ -42,6 +44,11 @@ def grid_frame(images: torch.Tensor, nrow: int) -> np.ndarray:
     """Images in [-1, 1] as one uint8 RGB frame, laid out as `gan_lab.samples.save_samples` lays a grid."""
     grid = make_grid(images, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2)
     return grid.mul(255).add(0.5).clamp(0, 255).byte().permute(1, 2, 0).numpy()
+
+
+def clip_frames(clips: torch.Tensor, nrow: int = 4) -> list[np.ndarray]:
+    """Clips (N, C, T, H, W) in [-1, 1] as T grid frames: frame t shows each clip's frame t, `nrow` a row."""
+    return [grid_frame(clips[:, :, t], nrow) for t in range(clips.shape[2])]
 
 
 def sample_grids(samples_dir: Path) -> list[Path]:
