@@ -174,9 +174,11 @@ def faces(tmp_path_factory) -> Path:
 def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
     """Point an experiment at tiny generated data of the right layout."""
     if "mnist" in experiment:
-        extra = {"classifier": ["dataset.val_size=16"], "augment": ["dataset.per_class=2"]}.get(
-            experiment.split("_")[0], []
-        )
+        extra = {
+            "classifier": ["dataset.val_size=16"],
+            "augment": ["dataset.per_class=2"],
+            "judge": ["dataset.num_samples=64", "dataset.val_size=16"],
+        }.get(experiment.split("_")[0], [])
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
     if experiment.startswith(("dcgan_celeba", "dcgan_anime", "encoder_faces")):
         return [f"dataset.root={faces}"]

@@ -6,7 +6,7 @@ from conftest import PROGRESS, TINY, compose_run, shared, train
 from hydra.utils import instantiate
 
 from gan_lab.objectives import R1
-from gan_lab.systems import load_system, read_checkpoint
+from gan_lab.systems import Classifier, load_system, read_checkpoint
 from gan_lab.training.run import build
 
 RECIPE = ["loss=hinge", "penalty=r1", "system.nets.spectral_norm=true", "ema=default", "augment=diffaugment"]
@@ -109,3 +109,24 @@ def test_whole_recipe_on_real_anime_faces_trains(tmp_path):
                      "train.steps=3", "dataset.batch_size=16", "dataset.num_workers=0", "samples.every=null",
                      "checkpoint.every=null"], tmp_path)  # fmt: skip
     assert metrics["steps"] == 3 and all(torch.isfinite(torch.tensor(v)) for v in metrics["final"].values())
+
+
+def test_a_classifier_with_multi_hot_targets_reads_each_class_as_a_yes_or_no():
+    class Fixed(torch.nn.Module):  # logits set by the test
+        def __init__(self, **_):
+            super().__init__()
+            self.logits = torch.nn.Parameter(torch.zeros(4, 10))
+
+        def forward(self, x):
+            return self.logits
+
+    system = Classifier(Fixed, lambda p: torch.optim.SGD(p, lr=0.1), (1, 8, 8), 10)
+    y = torch.zeros(4, 10)
+    y[0, [1, 7]] = y[1, 3] = y[2, [0, 9]] = y[3, 5] = 1
+    with torch.no_grad():
+        system.net.logits.copy_(torch.where(y > 0, 5.0, -5.0))
+    loss, acc = system._loss_and_accuracy((torch.zeros(4, 1, 8, 8), y))
+    assert acc == 1 and loss < 0.01
+    with torch.no_grad():
+        system.net.logits[1, 4] = 5.0  # one extra digit read in sample 1: that sample is wrong
+    assert system._loss_and_accuracy((torch.zeros(4, 1, 8, 8), y))[1] == 0.75

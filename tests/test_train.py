@@ -30,7 +30,7 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
     written = json.loads((out / "metrics.json").read_text())
     assert written["steps"] == 3 and written["images_per_sec"] > 0 and written["wall_time_s"] > 0
     assert (out / "checkpoints" / "last.ckpt").is_file()
-    if experiment.startswith(("classifier", "augment")):  # an augmentation experiment is one job's classifier
+    if experiment.startswith(("classifier", "augment", "judge")):  # augment: one job's classifier
         assert 0 <= written["final"]["test/acc"] <= 1
     elif experiment.startswith("encoder"):  # self-supervised: a loss and no samples
         assert torch.isfinite(torch.tensor(written["final"]["train/loss"]))

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from gan_lab.data import MovingMNISTDataModule, VideoFolderDataModule
-from gan_lab.data.video import MovingDigits
+from gan_lab.data import MovingMNISTDataModule, MovingMNISTFramesDataModule, VideoFolderDataModule
+from gan_lab.data.video import MovingDigits, shown_digits
 from gan_lab.errors import ConfigError, DataError
 
 
@@ -22,10 +22,13 @@ def clips(num_digits=1, frames=12, image_size=64, speed=(2.0, 5.0), seed=0, size
     return MovingDigits(*squares(), size, seed, frames, image_size, num_digits, speed)
 
 
+def module_settings(root) -> dict:
+    return dict(root=root, download=False, num_samples=20, frames=8, digits=2, speed=[2, 5], image_size=64,
+                batch_size=4, num_workers=0, seed=0)  # fmt: skip
+
+
 def module(root, **settings) -> MovingMNISTDataModule:
-    defaults = dict(root=root, download=False, num_samples=20, frames=8, digits=2, speed=[2, 5],
-                    image_size=64, batch_size=4, num_workers=0, seed=0)  # fmt: skip
-    return MovingMNISTDataModule(**(defaults | settings))
+    return MovingMNISTDataModule(**(module_settings(root) | settings))
 
 
 def test_each_digit_is_drawn_where_its_trajectory_says_at_every_frame():
@@ -155,3 +158,28 @@ def test_an_empty_folder_says_what_it_wants(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="holds no videos"):
         folder_module(tmp_path / "empty").load("train")
+
+
+def test_judge_frames_show_the_digits_whose_ink_is_visible(mnist_idx):
+    data = module(mnist_idx, num_samples=40, frames=6)
+    frames = MovingMNISTFramesDataModule(**{**module_settings(mnist_idx), "num_samples": 40, "frames": 6})
+    clips, single = data.load("train"), frames.load("train")
+    assert frames.data_shape == (1, 64, 64) and frames.num_classes == 10 and len(single) == 40
+    read = 0
+    for index in range(40):
+        frame, shown = single[index]
+        torch.testing.assert_close(frame, clips[index][0][:, index % 6])  # frame i % frames of clip i
+        assert set(shown.nonzero().flatten().tolist()) <= set(clips.trajectory(index)["labels"].tolist())
+        read += int(shown.sum() >= 1)
+    assert read >= 30  # only digits on top of one another hide
+
+
+def test_a_digit_hidden_behind_another_is_not_shown():
+    digits, labels = squares()  # solid squares: two at one place hide each other completely
+    clips = MovingDigits(digits, labels, 1, 0, 2, 64, 2, (0.0, 0.0))
+    truth = clips.trajectory(0)
+    truth["positions"][:] = 10.0  # both digits on top of each other, still
+    assert shown_digits(clips, truth, 0).sum() == 0  # neither shows half its ink uncovered
+    truth["positions"][0, 1] = 40.0 - 28  # apart: both fully visible
+    truth["positions"][0, 0] = 0.0
+    assert set(shown_digits(clips, truth, 0).nonzero().flatten().tolist()) == set(truth["labels"].tolist())

@@ -10,7 +10,7 @@ from gan_lab.data.images import (
     StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
-from gan_lab.data.video import MovingMNISTDataModule, VideoFolderDataModule
+from gan_lab.data.video import MovingMNISTDataModule, MovingMNISTFramesDataModule, VideoFolderDataModule
 
 __all__ = [
     "AnimeDataModule",
@@ -22,6 +22,7 @@ __all__ = [
     "ImageFolderDataModule",
     "MNISTDataModule",
     "MovingMNISTDataModule",
+    "MovingMNISTFramesDataModule",
     "StackedMNISTDataModule",
     "VideoFolderDataModule",
 ]

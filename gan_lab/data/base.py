@@ -217,7 +217,8 @@ class DataModule(pl.LightningDataModule):
                     "Set dataset.on_device=false to load it batch by batch."
                 )
         images = torch.empty((size, *self.data_shape), device=device)
-        labels = torch.empty(size, dtype=torch.long, device=device)
+        target = torch.as_tensor(self.train_set[0][1])  # a class index, or a multi-hot vector
+        labels = torch.empty((size, *target.shape), dtype=target.dtype, device=device)
         # In order, and with its own generator: building the split must not draw from the global RNG.
         loader = DataLoader(
             self.train_set, batch_size=1024, num_workers=self.num_workers, generator=torch.Generator()

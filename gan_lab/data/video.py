@@ -89,19 +89,23 @@ class MovingDigits(Dataset):
             "speeds": speeds,
         }
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        truth = self.trajectory(index)
-        canvas = torch.zeros(self.frames, CANVAS, CANVAS)
+    def render(self, truth: dict[str, Tensor], times: list[int]) -> Tensor:
+        """Frames `times` of the clip with ground truth `truth`, (1, len(times), size, size) in [-1, 1]."""
+        canvas = torch.zeros(len(times), CANVAS, CANVAS)
         corners = truth["positions"].round().long()
         for d, digit in enumerate(self.digits[truth["digits"]]):
-            for t in range(self.frames):
+            for i, t in enumerate(times):
                 x, y = corners[t, d].tolist()
-                window = canvas[t, y : y + DIGIT, x : x + DIGIT]
+                window = canvas[i, y : y + DIGIT, x : x + DIGIT]
                 torch.maximum(window, digit, out=window)
         if self.image_size != CANVAS:
             canvas = F.interpolate(canvas[:, None], size=self.image_size, mode="area")[:, 0]
+        return canvas.mul(2).sub(1)[None]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        truth = self.trajectory(index)
         label = int("".join(str(c) for c in truth["labels"].tolist()))
-        return canvas.mul(2).sub(1)[None], label
+        return self.render(truth, list(range(self.frames))), label
 
 
 class MovingMNISTDataModule(MNISTDataModule):
@@ -148,6 +152,56 @@ class MovingMNISTDataModule(MNISTDataModule):
             mnist.data, mnist.targets, self.num_samples, seed, self.frames, self.image_size, self.num_digits,
             self.speed,
         )  # fmt: skip
+
+
+class FramesOf(Dataset):
+    """Item i: one frame of clip i of a `MovingDigits` (frame i % frames: every position in time alike), with
+    the digits it shows as a multi-hot target (10,): the training data of the video metrics' judge. A digit
+    is shown when at least `min_ink` of its ink is not covered by the other digits' ink, so that a digit
+    hidden behind another is not asked for."""
+
+    def __init__(self, clips: MovingDigits, min_ink: float = 0.5) -> None:
+        self.clips, self.min_ink = clips, min_ink
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        truth, t = self.clips.trajectory(index), index % self.clips.frames
+        return self.clips.render(truth, [t])[:, 0], shown_digits(self.clips, truth, t, self.min_ink)
+
+
+def shown_digits(clips: MovingDigits, truth: dict[str, Tensor], t: int, min_ink: float = 0.5) -> Tensor:
+    """The multi-hot (10,) of the digits visible in frame `t` of the clip with ground truth `truth`: each
+    digit whose ink (pixels above half intensity) is at least `min_ink` uncovered by the others' ink."""
+    corners = truth["positions"][t].round().long()
+    masks = torch.zeros(clips.num_digits, CANVAS, CANVAS, dtype=torch.bool)
+    for d, digit in enumerate(clips.digits[truth["digits"]]):
+        x, y = corners[d].tolist()
+        masks[d, y : y + DIGIT, x : x + DIGIT] = digit > 0.5
+    shown = torch.zeros(10)
+    for d, label in enumerate(truth["labels"].tolist()):
+        others = masks[torch.arange(clips.num_digits) != d].any(0)
+        ink = masks[d].sum()
+        if ink and (masks[d] & ~others).sum() >= min_ink * ink:
+            shown[label] = 1
+    return shown
+
+
+class MovingMNISTFramesDataModule(MovingMNISTDataModule):
+    """Frames of Moving MNIST's clips as images (1, size, size), one per clip, each with the digits it
+    shows as a multi-hot target: what the video metrics' judge (experiment=judge_moving_mnist) reads."""
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return (1, self.image_size, self.image_size)
+
+    @property
+    def num_classes(self) -> int:
+        return 10
+
+    def load(self, split: str) -> FramesOf:
+        return FramesOf(super().load(split))
 
 
 def _speed_range(speed) -> tuple[float, float]:

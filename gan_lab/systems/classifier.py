@@ -1,4 +1,6 @@
-"""The supervised baseline: a classifier of the dataset's labels (also the metric feature extractor)."""
+"""The supervised baseline: a classifier of the dataset's labels (also the metric feature extractor). Targets
+of shape (B, classes) are multi-hot: each class is a yes/no of its own (the video judge reads which digits a
+frame shows)."""
 
 from collections.abc import Callable
 
@@ -34,8 +36,12 @@ class Classifier(System):
         return self.net(x)
 
     def _loss_and_accuracy(self, batch) -> tuple[Tensor, Tensor]:
+        """The loss and the share of samples read right: the class, or every yes/no of a multi-hot target."""
         x, y = self.real_batch(batch)
         logits = self.net(x)
+        if y.dim() == 2:
+            right = ((logits > 0) == (y > 0.5)).all(1)
+            return F.binary_cross_entropy_with_logits(logits, y.float()), right.float().mean()
         return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()
 
     def training_step(self, batch, batch_idx: int) -> dict[str, Tensor]:
