@@ -25,12 +25,15 @@ from gan_lab.metrics.features import (
 from gan_lab.metrics.modes import OUTPUTS as MODE_OUTPUTS
 from gan_lab.metrics.modes import mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scores
+from gan_lab.metrics.video import LOWER_IS_BETTER as VIDEO_LOWER_IS_BETTER
+from gan_lab.metrics.video import VIDEO_OUTPUTS, ClipSummary, summarize, video_scores
 from gan_lab.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-METRICS = (*IMAGE_METRICS, "modes", "stacked_modes", "conditional_accuracy")
-LOWER_IS_BETTER = ("fid", "kid", "kl")  # metric name prefixes; the rest (is, precision, recall, modes) rise
+METRICS = (*IMAGE_METRICS, "modes", "stacked_modes", "conditional_accuracy", "video")
+# Metric name prefixes; the rest (is, precision, recall, modes, consistency, entropy) rise.
+LOWER_IS_BETTER = ("fid", "kid", "kl", *VIDEO_LOWER_IS_BETTER)
 Batches = Iterable[tuple[Tensor, Tensor | None]]  # samples, and the labels they were asked for (or None)
 
 
@@ -108,14 +111,17 @@ class Evaluator:
                 if self.image_names
                 else []
             )
-            needs_classifier = {"stacked_modes", "conditional_accuracy"} & set(self.names)
+            needs_classifier = {"stacked_modes", "conditional_accuracy", "video"} & set(self.names)
             self.classifier = load_classifier(metrics.classifier) if needs_classifier else None
         self._check_dataset()
         self._real: dict[str, Tensor] = {}
+        self._real_clips: ClipSummary | None = None
 
     def produces(self) -> list[str]:
         """The metric names an evaluation returns, given the extractors that are available."""
         names = [out for name in self.names for out in MODE_OUTPUTS.get(name, ())]
+        if "video" in self.names:
+            names += list(VIDEO_OUTPUTS)
         if "conditional_accuracy" in self.names and self.num_classes:  # unconditional runs have no labels
             names.append("conditional_accuracy")
         for extractor in self.extractors:
@@ -137,6 +143,7 @@ class Evaluator:
             ),
             "stacked_modes": (getattr(self.datamodule, "stacked", False), "dataset=stacked_mnist"),
             "conditional_accuracy": (len(shape) == 3, "an image dataset"),
+            "video": (len(shape) == 4, "a video dataset (dataset=moving_mnist or video_folder)"),
             **{name: (len(shape) == 3, "an image dataset") for name in IMAGE_METRICS},
         }
         for name in self.names:
@@ -152,11 +159,15 @@ class Evaluator:
         if "conditional_accuracy" in self.names and self.num_classes:
             self.classifier.check_channels(shape[0])
             self.classifier.check_classes(self.num_classes)
+        if "video" in self.names:
+            self.classifier.check_channels(shape[0])
 
     def prepare(self) -> None:
         """Compute (or load) the real-data features now rather than at the first evaluation."""
         for extractor in self.extractors:
             self.real_features(extractor)
+        if "video" in self.names:
+            self.real_clips()
 
     def __call__(self, system) -> dict[str, float]:
         """Metrics of `system`'s samples (a gan_lab system: `sample_batches`, `device`) on seeded noise; a
@@ -169,7 +180,9 @@ class Evaluator:
         """Metrics of the samples in `batches` (each on `device`), by name. Batches are seen once each."""
         for extractor in self.extractors:
             extractor.to(device)
-        points, digits, hits = [], [], []
+        if "video" in self.names:
+            self.classifier.to(device)
+        points, digits, hits, clips = [], [], [], []
         features = {e.name: ([], []) for e in self.extractors}  # fake features and logits, per extractor
         with own_rng(self.seed, device):  # KID subsets and IS splits: the same every evaluation
             for batch, labels in batches:
@@ -178,6 +191,8 @@ class Evaluator:
                     points.append(batch.cpu())
                 if "stacked_modes" in self.names:
                     digits.append(self._classify_channels(batch).cpu())
+                if "video" in self.names:
+                    clips.append(batch.cpu())
                 if "conditional_accuracy" in self.names and self.num_classes:
                     predicted = self.classifier.to(batch.device)(batch)[1].argmax(dim=1).cpu()
                     hits.append(predicted == labels.cpu())
@@ -191,6 +206,8 @@ class Evaluator:
                 scores.update(stacked_mnist_modes(torch.cat(digits)))
             if hits:
                 scores["conditional_accuracy"] = torch.cat(hits).float().mean().item()
+            if clips:
+                scores.update(self.score_clips(torch.cat(clips)))
             for extractor in self.extractors:
                 fake, logits = (torch.cat(parts) for parts in features[extractor.name])
                 real = self.real_features(extractor)
@@ -203,6 +220,20 @@ class Evaluator:
         net = self.classifier.to(images.device)
         flat = images.reshape(-1, 1, *images.shape[2:])
         return net(flat)[1].argmax(dim=1).view(len(images), -1)
+
+    def score_clips(self, clips: Tensor) -> dict[str, float]:
+        """The video metrics of `clips` (N, C, T, H, W) against the real clips: generated clips, or a
+        baseline (real test clips, a static clip, shuffled frames)."""
+        return video_scores(summarize(clips, self.classifier), self.real_clips(), self.cfg.pr_k)
+
+    def real_clips(self) -> ClipSummary:
+        """The `ClipSummary` of up to `num_samples` real clips of `metrics.real_split` (a seeded subset)."""
+        if self._real_clips is None:
+            n = min(self.num_samples, len(self.datamodule.load(self.cfg.real_split)))
+            batches = real_batches(self.datamodule, self.cfg.real_split, n, self.batch_size, self.seed)
+            clips = torch.cat([c for c, _ in batches])
+            self._real_clips = summarize(clips, self.classifier)
+        return self._real_clips
 
     def real_features(self, extractor: Extractor) -> Tensor:
         """Features of up to `num_samples` real images (a seeded random subset of `metrics.real_split`)."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from gan_lab.errors import ConfigError
@@ -147,7 +148,9 @@ def load_classifier(
     checkpoint, rebuilt from the run's own config."""
     path = classifier_path(name_or_path, kind)
     checkpoint, run = read_checkpoint(path, key=kind.key)
-    data_shape = (run.dataset.channels, run.dataset.image_size, run.dataset.image_size)
+    # Datasets of one kind of image set their channels themselves (Moving MNIST's frames: grayscale).
+    channels = OmegaConf.select(run, "dataset.channels", default=1)
+    data_shape = (channels, run.dataset.image_size, run.dataset.image_size)
     if not str(run.system.get("_target_", "")).endswith(f".{kind.system}"):
         raise ConfigError(
             f"{kind.key}={name_or_path!r} is not a {kind.system} run's checkpoint "
