@@ -5,7 +5,10 @@ import math
 import pytest
 import torch
 from conftest import TINY, train
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 
+from gan_lab.cli.evaluate import evaluate
 from gan_lab.metrics.video import (
     VIDEO_OUTPUTS,
     ClipSummary,
@@ -19,6 +22,7 @@ from gan_lab.metrics.video import (
     video_scores,
     wasserstein_1,
 )
+from gan_lab.paths import config_dir
 
 
 def moving_square(n: int = 4, frames: int = 8, size: int = 32, speed: int = 2) -> torch.Tensor:
@@ -116,15 +120,23 @@ def test_wasserstein_1_is_the_shift_between_two_samples():
     assert wasserstein_1(a, a) == 0
 
 
-def test_a_video_run_is_scored_in_a_trained_judges_space(tmp_path, mnist_idx):
-    data = [f"dataset.root={mnist_idx}", "dataset.download=false"]
-    judge = [*data, "experiment=judge_moving_mnist", *TINY, "dataset.num_samples=64", "dataset.val_size=16"]
-    train([*judge, "dataset.frames=4", "logger=none"], tmp_path / "judge")
-    ckpt = tmp_path / "judge/checkpoints/last.ckpt"
-    video = [*data, "experiment=mocogan_moving_mnist", *TINY, "dataset.frames=4", "system.nets.ngf=8",
-             "system.nets.ndf=8", "samples.num=2", f"metrics.classifier={ckpt}", "eval.num_samples=12",
-             "logger=none", "eval.every=3"]  # fmt: skip
-    metrics = train(video, tmp_path / "video")
+@pytest.fixture(scope="module")
+def judge(tmp_path_factory, mnist_idx):
+    """A tiny judge run's checkpoint."""
+    out = tmp_path_factory.mktemp("judge") / "run"
+    train([f"dataset.root={mnist_idx}", "dataset.download=false", "experiment=judge_moving_mnist", *TINY,
+           "dataset.num_samples=64", "dataset.val_size=16", "logger=none"], out)  # fmt: skip
+    return out / "checkpoints/last.ckpt"
+
+
+def video_run(judge, mnist_idx, *extra) -> list[str]:
+    return [f"dataset.root={mnist_idx}", "dataset.download=false", "experiment=mocogan_moving_mnist", *TINY,
+            "dataset.frames=4", "system.nets.ngf=8", "system.nets.ndf=8", "samples.num=2",
+            f"metrics.classifier={judge}", "eval.num_samples=12", "logger=none", *extra]  # fmt: skip
+
+
+def test_a_video_run_is_scored_in_a_trained_judges_space(tmp_path, mnist_idx, judge):
+    metrics = train(video_run(judge, mnist_idx, "eval.every=3"), tmp_path / "video")
     last = metrics["eval"][-1]
     expected = set(VIDEO_OUTPUTS) - {
         "kid_frames_std"
@@ -132,3 +144,22 @@ def test_a_video_run_is_scored_in_a_trained_judges_space(tmp_path, mnist_idx):
     assert expected <= last.keys() and all(math.isfinite(last[k]) for k in expected)
     assert 0 <= last["identity_consistency"] <= 1 and 0 <= last["frozen_share"] <= 1
     assert metrics["best"]["metric"] == "fid_frames"
+
+
+def test_evaluate_scores_the_video_baselines_beside_the_generator(tmp_path, mnist_idx, judge):
+    train(video_run(judge, mnist_idx, "dataset.num_samples=40"), tmp_path / "video")
+    ckpt = tmp_path / "video/checkpoints/last.ckpt"
+    scores = {}
+    for source in ("generator", "test_split", "static", "shuffled"):
+        data = [f"dataset.root={mnist_idx}", "dataset.download=false"]
+        scores[source] = evaluate(evaluate_cfg([f"ckpt={ckpt}", f"source={source}", *data]))["metrics"]
+    assert scores["static"]["frozen_share"] == 1 and scores["test_split"]["frozen_share"] == 0
+    assert scores["shuffled"]["speed_w1"] > scores["test_split"]["speed_w1"]
+    assert scores["shuffled"]["acceleration"] > scores["test_split"]["acceleration"]
+
+
+def evaluate_cfg(overrides: list[str]):
+    """conf/evaluate.yaml composed as `python -m gan_lab.cli.evaluate` would."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        return compose("evaluate", overrides=overrides)

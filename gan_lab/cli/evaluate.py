@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import hydra
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 from rich.console import Console
@@ -17,10 +18,12 @@ from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, reported_as_one_line
 from gan_lab.metrics import Evaluator
 from gan_lab.metrics.evaluator import real_batches
+from gan_lab.metrics.video import shuffled_clips, static_clips
 from gan_lab.paths import config_dir
 from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
 
-SOURCES = ("generator", "initial", "test_split")
+SOURCES = ("generator", "initial", "test_split", "static", "shuffled")
+VIDEO_BASELINES = ("static", "shuffled")  # what a clip metric must punish: no motion, and wrong motion
 
 
 # Settings newer than some checkpoints' saved configs: given on the command line, they are added to them.
@@ -64,11 +67,19 @@ def evaluate(cfg: DictConfig) -> dict:
         conditional=system.num_classes > 0,
     )
     device = pick_device(cfg.device)
-    if cfg.source != "test_split":
+    if cfg.source in VIDEO_BASELINES and len(datamodule.data_shape) != 4:
+        raise ConfigError(f"source={cfg.source} is a baseline of video runs; this run generates images.")
+    test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+    if cfg.source in ("generator", "initial"):
         scores = evaluator(system.to(device))
-    else:  # real test images with their own labels: what a perfect (conditional) generator would score
-        test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
+    elif cfg.source == "test_split":  # real test samples with their own labels: a perfect generator's scores
         scores = evaluator.score(((images.to(device), labels) for images, labels in test), device)
+    elif cfg.source == "static":  # the generator's first frame of each clip, held: no motion at all
+        clips = system.to(device).sample(run.eval.num_samples, run.eval.seed, batch_size=run.eval.batch_size)
+        scores = evaluator.score([(static_clips(clips).to(device), None)], device)
+    else:  # real test clips with their frames shuffled: right frames, wrong motion
+        clips = torch.cat([c for c, _ in test])
+        scores = evaluator.score([(shuffled_clips(clips, run.eval.seed).to(device), None)], device)
     record = {
         "checkpoint": str(Path(cfg.ckpt).resolve()),
         "step": steps_of(checkpoint),
