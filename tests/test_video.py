@@ -105,7 +105,7 @@ def test_interpolate_refuses_a_2d_generator_whose_run_made_a_scatter_plot_video(
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        (["mode=video"], "mode='video': use sample, progress, interpolate or neighbours"),
+        (["mode=video"], "mode='video': use sample, progress, interpolate, neighbours or content_motion"),
         (["mode=progress", "run=no_run"], r"run='no_run': 0 sample grids .* needs 2 or more"),
         (["mode=interpolate", "fps=0"], "fps=0: use a positive number of frames per second"),
         (["mode=interpolate", "seconds=-1"], "seconds=-1: use a positive video length"),
