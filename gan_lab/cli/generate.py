@@ -113,15 +113,15 @@ def _video_path(out) -> Path:
 
 
 def _system_of(cfg: DictConfig):
-    """The checkpoint, its run's datamodule and system (on the device), the requested labels with their grid
-    width: what sampling, walking and neighbour search start from."""
+    """The checkpoint, its run's config, datamodule and system (on the device), the requested labels with
+    their grid width: what sampling, walking and neighbour search start from."""
     checkpoint, run = read_checkpoint(cfg.ckpt)
     datamodule = instantiate(run.dataset)
     system = load_system(checkpoint, run, datamodule.data_shape).to(pick_device(cfg.device))
     if cfg.raw_generator:
         system.sample_with_ema = False
     labels, width = requested_labels(cfg.labels, cfg.n, system.num_classes)
-    return checkpoint, datamodule, system, labels, width
+    return checkpoint, run, datamodule, system, labels, width
 
 
 def _image_generator(cfg: DictConfig, datamodule, mode: str) -> None:
@@ -142,7 +142,7 @@ def write_samples(cfg: DictConfig) -> Path:
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format!r}: use grid or files.")
     _check_n(cfg.n)
-    checkpoint, datamodule, system, labels, width = _system_of(cfg)
+    checkpoint, _, datamodule, system, labels, width = _system_of(cfg)
     samples = system.sample(cfg.n, cfg.seed, labels, cfg.batch_size)
     out = Path(cfg.out)
     if len(datamodule.data_shape) == 4:
@@ -183,7 +183,7 @@ def write_content_motion(cfg: DictConfig) -> Path:
     """Two filmstrips of `cfg.n` clips: one content and each its own motion (OUT_content), one motion and
     each its own content (OUT_motion)."""
     _check_n(cfg.n)
-    checkpoint, _, system, _, _ = _system_of(cfg)
+    checkpoint, _, _, system, _, _ = _system_of(cfg)
     out = Path(cfg.out)
     for held in ("content", "motion"):
         clips = system.sample_held(cfg.n, cfg.seed, held)
@@ -225,7 +225,7 @@ def write_interpolation(cfg: DictConfig) -> Path:
     if not (isinstance(cfg.stops, int) and cfg.stops >= 2):
         raise ConfigError(f"stops={cfg.stops!r}: use 2 or more latent codes per walk.")
     out = _video_path(cfg.out)
-    checkpoint, datamodule, system, labels, width = _system_of(cfg)
+    checkpoint, _, datamodule, system, labels, width = _system_of(cfg)
     _image_generator(cfg, datamodule, "interpolate")
     codes = latent_noise(cfg.stops * cfg.n, system.nz, cfg.seed).view(cfg.stops, cfg.n, system.nz)
     video = [grid_frame(system.generate(z, labels).cpu(), width) for z in latent_walk(codes, frames)]
@@ -237,10 +237,9 @@ def write_interpolation(cfg: DictConfig) -> Path:
     return mp4
 
 
-def neighbour_space(cfg: DictConfig):
+def neighbour_space(cfg: DictConfig, run: DictConfig):
     """The feature extractor neighbours are found in: `cfg.features`, else the first of the run's metric set
-    that is available, built with the run's own metric settings."""
-    run = read_checkpoint(cfg.ckpt)[1].metrics
+    that is available, built with the run's own metric settings (`run`: its config's metrics)."""
     names = [cfg.features] if cfg.features is not None else list(run.get("features", []))
     extractors = load_extractors(
         names, run.get("classifier"), run.get("inception_weights"), run.get("inception_download", False),
@@ -259,9 +258,9 @@ def write_neighbours(cfg: DictConfig) -> Path:
     _check_n(cfg.n)
     if not (isinstance(cfg.k, int) and not isinstance(cfg.k, bool) and cfg.k > 0):
         raise ConfigError(f"k={cfg.k!r}: use a positive number of neighbours per sample, e.g. k=5.")
-    checkpoint, datamodule, system, labels, _ = _system_of(cfg)
+    checkpoint, run, datamodule, system, labels, _ = _system_of(cfg)
     _image_generator(cfg, datamodule, "neighbours")
-    extractor = neighbour_space(cfg).to(system.device)
+    extractor = neighbour_space(cfg, run.metrics).to(system.device)
     datamodule.setup("fit")
     train = datamodule.train_set
     pool = dataset_features(extractor, train, cfg.batch_size)

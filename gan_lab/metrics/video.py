@@ -133,13 +133,14 @@ def video_scores(fake: ClipSummary, real: ClipSummary, pr_k: int = 3) -> dict[st
     real_frames, fake_frames = real.features.flatten(0, 1), fake.features.flatten(0, 1)
     no_logits = fake_frames.new_zeros(len(fake_frames), 0)
     scores = image_scores(["fid", "kid"], real_frames, fake_frames, no_logits, "frames", pr_k)
-    acceleration = speeds(fake)[:, 1:] - speeds(fake)[:, :-1]
+    fake_speeds = speeds(fake)
+    acceleration = fake_speeds[:, 1:] - fake_speeds[:, :-1]
     scores |= {
         "fd_clip_stats": frechet_distance(clip_statistics(real), clip_statistics(fake)),
         "identity_consistency": identity_consistency(fake),
         "acd": average_content_distance(fake),
         "pair_entropy": pair_entropy(fake),
-        "speed_w1": wasserstein_1(speeds(fake).flatten(), speeds(real).flatten()),
+        "speed_w1": wasserstein_1(fake_speeds.flatten(), speeds(real).flatten()),
         "acceleration": acceleration.abs().median().item() if acceleration.numel() else math.nan,
         "frozen_share": (fake.change < FROZEN).float().mean().item(),
         "looping_share": fake.loops.float().mean().item(),
