@@ -166,9 +166,23 @@ def mnist_idx(tmp_path_factory) -> Path:
     return write_idx(tmp_path_factory.mktemp("mnist"))
 
 
+def write_celeba_tables(folder: Path, smiling: list[bool], identities: list[int]) -> Path:
+    """CelebA's list_attr_celeba.txt (Smiling as given, the other attributes -1) and identity_CelebA.txt for
+    the images of `folder`, in name order."""
+    files = sorted(p.name for p in folder.glob("*.jpg"))
+    names = ["Male", "Smiling", "Young"]
+    rows = [f"{f} -1 {1 if smile else -1} -1" for f, smile in zip(files, smiling, strict=True)]
+    (folder / "list_attr_celeba.txt").write_text("\n".join([str(len(files)), " ".join(names), *rows]) + "\n")
+    lines = [f"{f} {person}" for f, person in zip(files, identities, strict=True)]
+    (folder / "identity_CelebA.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def faces(tmp_path_factory) -> Path:
-    return write_images(tmp_path_factory.mktemp("faces"), n=24)
+    """24 random 64x64 'faces', CelebA-like: every other one smiling, two images per person."""
+    folder = write_images(tmp_path_factory.mktemp("faces"), n=24)
+    return write_celeba_tables(folder, [i % 2 == 1 for i in range(24)], [i // 2 for i in range(24)])
 
 
 def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
@@ -182,4 +196,6 @@ def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
     if experiment.startswith(("dcgan_celeba", "dcgan_anime", "encoder_faces")):
         return [f"dataset.root={faces}"]
+    if experiment.startswith("cyclegan"):  # both domains from the CelebA-like faces, half of them held out
+        return [f"dataset.domain_{d}.{key}" for d in "ab" for key in (f"root={faces}", "test_share=0.5")]
     return []

@@ -38,6 +38,8 @@ def test_experiment_trains_a_few_steps(tmp_path, experiment, mnist_idx, faces):
     else:
         video = experiment.startswith("mocogan")  # two discriminators, each with its loss and scores
         keys = ("loss/d_image", "loss/d_video", "d_video/real") if video else ("loss/d", "d/real", "d/fake")
+        if experiment.startswith("cyclegan"):  # two of each, and the cycle
+            keys = ("loss/d_a", "loss/d_b", "loss/cycle", "loss/identity", "d_b/fake")
         for key in (*keys, "loss/g"):
             assert torch.isfinite(torch.tensor(written["final"][key])), key
         assert "step" not in written["final"]  # the loggers' x-axis, not a metric

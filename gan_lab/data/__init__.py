@@ -10,6 +10,7 @@ from gan_lab.data.images import (
     StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
+from gan_lab.data.unpaired import UnpairedDataModule
 from gan_lab.data.video import MovingMNISTDataModule, MovingMNISTFramesDataModule, VideoFolderDataModule
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "MovingMNISTDataModule",
     "MovingMNISTFramesDataModule",
     "StackedMNISTDataModule",
+    "UnpairedDataModule",
     "VideoFolderDataModule",
 ]

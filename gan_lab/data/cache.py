@@ -50,14 +50,17 @@ def decoded_images(
     shape: tuple[int, int, int],
     settings: str,
     num_workers: int = 0,
+    subset: str = "",
 ) -> Path | None:
     """The .npy file holding every one of `files` (under `folder`) through `decode`, as one N x C x H x W
     uint8 array (`shape` = C, H, W), for np.load(mmap_mode="r"). Decoded on the first call, with
     `num_workers` processes; found again while the files and `settings` (a description of what `decode`
-    does) stay the same. None when it cannot be written (a read-only or full cache folder).
+    does) stay the same. `subset` names which of the folder's images `files` are (a split, a filter), when
+    not all. None when it cannot be written (a read-only or full cache folder).
     """
-    # One array per folder and settings: a changed folder overwrites its array instead of piling up new ones.
-    name = hashlib.sha1(f"{folder.resolve()} {settings}".encode()).hexdigest()[:16]
+    # One array per folder, subset and settings: a changed folder overwrites its array instead of piling up
+    # new ones, and a split or filter of the same folder has its own.
+    name = hashlib.sha1(f"{folder.resolve()} {subset} {settings}".encode()).hexdigest()[:16]
     path = cache_dir() / "images" / f"{name}.npy"
     header = path.with_suffix(".json")
     # Pillow's resampling has changed between versions: another version decodes afresh.

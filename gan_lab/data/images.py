@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -245,9 +246,16 @@ class ImageFolderDataModule(ImageDataModule):
         on_bad_file: str = "error",
         max_pixels: int = Image.MAX_IMAGE_PIXELS,
         cache: bool = True,
+        test_share: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if not 0.0 <= test_share < 1.0:
+            raise ConfigError(
+                f"dataset.test_share={test_share}: use the share of images held out as the test split, "
+                "from 0 (none: every image trains) to below 1, e.g. 0.1."
+            )
+        self.test_share = test_share
         if on_bad_file not in ("error", "skip"):
             raise ConfigError(
                 f"dataset.on_bad_file={on_bad_file!r} cannot work: use error (stop at the first bad image "
@@ -266,9 +274,10 @@ class ImageFolderDataModule(ImageDataModule):
         return self.root
 
     def load(self, split: str) -> Dataset:
-        if split != "train":
+        if split not in ("train", "test") or (split == "test" and not self.test_share):
             raise DataError(
-                f"{self.name} has only a training split: there is no '{split}' set in {self.root}."
+                f"{self.name} has only a training split: there is no '{split}' set in {self.root}. "
+                "Set dataset.test_share=0.1 to hold out a tenth of the images as a test split."
             )
         folder = self.image_dir()
         files = list_images(folder) if folder.is_dir() else []
@@ -278,14 +287,38 @@ class ImageFolderDataModule(ImageDataModule):
                 f"{self.name}: {folder} {state}. Expected {', '.join(sorted(IMAGE_EXTENSIONS))} files "
                 f"(from {self.source}); set dataset.root=FOLDER to point at them."
             )
+        files = self.selected(files)
+        if self.test_share:
+            held_out = self.held_out(folder, files)
+            files = [f for f, test in zip(files, held_out, strict=True) if test == (split == "test")]
+            if not files:
+                raise DataError(
+                    f"{self.name}: dataset.test_share={self.test_share} leaves the {split} split of {folder} "
+                    "empty; use more images or another share."
+                )
         files = self._without_bad_files(folder, files)
         if self.cache:
             settings = f"{'L' if self.channels == 1 else 'RGB'} resize {self.image_size} center-crop"
             decode = decode_transform(self.image_size, self.channels)
-            array = decoded_images(folder, files, decode, self.data_shape, settings, self.num_workers)
+            array = decoded_images(
+                folder, files, decode, self.data_shape, settings, self.num_workers, self.subset(split)
+            )
             if array is not None:
                 return CachedImageFiles(files, array, self.channels, self.augment)
         return ImageFiles(files, self.transform(split))
+
+    def selected(self, files: list[Path]) -> list[Path]:
+        """The images this dataset uses: all of them (CelebA filters by attribute)."""
+        return files
+
+    def subset(self, split: str) -> str:
+        """Which of the folder's images `split` holds, in words: its decode cache is its own."""
+        return f"{split} of test_share={self.test_share}" if self.test_share else ""
+
+    def held_out(self, folder: Path, files: list[Path]) -> list[bool]:
+        """Whether each file is in the test split: a hash of its path in the folder, so the split is the same
+        in every run and for every seed, and a new file does not move the others."""
+        return [_in_share(str(f.relative_to(folder)), self.test_share) for f in files]
 
     def _without_bad_files(self, folder: Path, files: list[Path]) -> list[Path]:
         bad = find_bad_files(folder, files, "L" if self.channels == 1 else "RGB", self.max_pixels)
@@ -323,14 +356,23 @@ class CelebADataModule(ImageFolderDataModule):
 
     Only the images are required. With `label` set to one of the 40 attributes of `root/list_attr_celeba.txt`
     (e.g. Male, Smiling), each sample's target is that attribute as 0/1: a 2-class labelled dataset for
-    conditional models. Without it, targets are 0.
+    conditional models. Without it, targets are 0. `attribute` keeps only the images whose attribute of that
+    name is `attribute_value` (Smiling and 1: smiling faces; -1: not smiling). With `test_share`, the test
+    split holds whole identities (`root/identity_CelebA.txt`), so no person is in both splits.
     """
 
     source = "CelebA's 'Align&Cropped Images' (img_align_celeba.zip), https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 
-    def __init__(self, label: str | None = None, **kwargs) -> None:
+    def __init__(
+        self, label: str | None = None, attribute: str | None = None, attribute_value: int = 1, **kwargs
+    ) -> None:
         super().__init__(**kwargs)
-        self.label = label
+        if attribute_value not in (1, -1):
+            raise ConfigError(
+                f"dataset.attribute_value={attribute_value}: CelebA attributes are 1 (present) or -1 "
+                "(absent)."
+            )
+        self.label, self.attribute, self.attribute_value = label, attribute, attribute_value
 
     @property
     def num_classes(self) -> int | None:
@@ -343,32 +385,74 @@ class CelebADataModule(ImageFolderDataModule):
     def load(self, split: str) -> Dataset:
         dataset = super().load(split)
         if self.label:
-            dataset.targets = self._attribute(dataset.files)
+            dataset.targets = torch.tensor(
+                [value > 0 for value in self._attribute(self.label, dataset.files, "label")], dtype=torch.long
+            )
         return dataset
 
-    def _attribute(self, files: list[Path]) -> torch.Tensor:
-        """`self.label` of each file as 0/1, from list_attr_celeba.txt (a count line, a names line, rows)."""
+    def selected(self, files: list[Path]) -> list[Path]:
+        if self.attribute is None:
+            return files
+        values = self._attribute(self.attribute, files, "attribute")
+        files = [f for f, value in zip(files, values, strict=True) if value == self.attribute_value]
+        if not files:
+            raise DataError(
+                f"{self.name}: no image in {self.image_dir()} has {self.attribute}={self.attribute_value} "
+                "(dataset.attribute, dataset.attribute_value)."
+            )
+        return files
+
+    def subset(self, split: str) -> str:
+        kept = f" {self.attribute}={self.attribute_value}" if self.attribute is not None else ""
+        return super().subset(split) + kept
+
+    def held_out(self, folder: Path, files: list[Path]) -> list[bool]:
+        table = self.root / "identity_CelebA.txt"
+        if not table.is_file():
+            rank_zero_warn(
+                f"{self.name}: {table} is missing, so the test split is drawn image by image and a person "
+                "may be in both splits. Put CelebA's identity_CelebA.txt there to split by identity."
+            )
+            return super().held_out(folder, files)
+        identity = dict(line.split() for line in table.read_text().splitlines() if line.strip())
+        missing = [f.name for f in files if f.name not in identity]
+        if missing:
+            raise DataError(f"{self.name}: {len(missing)} images (e.g. {missing[0]}) have no row in {table}.")
+        return [_in_share(identity[f.name], self.test_share) for f in files]
+
+    def _attribute(self, name: str, files: list[Path], key: str) -> list[int]:
+        """Attribute `name` (1 or -1) of each file, from list_attr_celeba.txt (a count line, a names line,
+        rows); `key` is the setting that asked, for the errors."""
         table = self.root / "list_attr_celeba.txt"
         if not table.is_file():
             raise DataError(
-                f"dataset.label={self.label}: {table} is missing. Put CelebA's list_attr_celeba.txt there, "
-                "or set dataset.label=null to train unconditionally."
+                f"dataset.{key} names {name}: {table} is missing. Put CelebA's list_attr_celeba.txt there, "
+                f"or drop dataset.{key}."
             )
-        lines = table.read_text().splitlines()
-        names = lines[1].split()
-        if self.label not in names:
+        names, rows = _attribute_table(table)
+        if name not in names:
             raise ConfigError(
-                f"dataset.label={self.label} is not a CelebA attribute; use one of {', '.join(names)}."
+                f"dataset.{key}: {name} is not a CelebA attribute; use one of {', '.join(names)}."
             )
-        column = names.index(self.label)
-        rows = {name: int(values[column]) > 0 for name, *values in map(str.split, lines[2:])}
         missing = [f.name for f in files if f.name not in rows]
         if missing:
             raise DataError(
-                f"dataset.label={self.label}: {len(missing)} images (e.g. {missing[0]}) have no row in "
+                f"dataset.{key} names {name}: {len(missing)} images (e.g. {missing[0]}) have no row in "
                 f"{table}."
             )
-        return torch.tensor([rows[f.name] for f in files], dtype=torch.long)
+        column = names.index(name)
+        return [rows[f.name][column] for f in files]
+
+
+@functools.cache
+def _attribute_table(table: Path) -> tuple[list[str], dict[str, list[int]]]:
+    lines = table.read_text().splitlines()
+    return lines[1].split(), {name: list(map(int, values)) for name, *values in map(str.split, lines[2:])}
+
+
+def _in_share(key: str, share: float) -> bool:
+    """Whether `key` falls in the first `share` of a stable hash's range: the same answer in every process."""
+    return zlib.crc32(key.encode()) % 10_000 < share * 10_000
 
 
 class StackedDigits(Dataset):

@@ -6,11 +6,13 @@ from gan_lab.systems.checkpoint import load_system, pick_device, read_checkpoint
 from gan_lab.systems.classifier import Classifier
 from gan_lab.systems.contrastive import ContrastiveEncoder
 from gan_lab.systems.latent_gan import LatentGAN
+from gan_lab.systems.translation import CycleGAN
 from gan_lab.systems.video_gan import VideoGAN
 
 __all__ = [
     "Classifier",
     "ContrastiveEncoder",
+    "CycleGAN",
     "LatentGAN",
     "System",
     "VideoGAN",

@@ -32,15 +32,32 @@ FORMAT = 2  # checkpoint layout: 2 = systems (gan_lab 0.2); files without it wer
 LR_DECAYS = ("constant", "linear", "cosine")
 
 
-def lr_factor(decay: str, step: int, total: int) -> float:
-    """The learning-rate multiplier at `step` of `total`: 1 throughout (`constant`), or falling from 1 to 0
-    at `total` in a straight line (`linear`) or a half cosine (`cosine`)."""
-    progress = min(step / total, 1.0) if total else 0.0
+def lr_factor(decay: str, step: int, total: int, start: float = 0.0) -> float:
+    """The learning-rate multiplier at `step` of `total`: 1 throughout (`constant`), or 1 until the share
+    `start` of `total` is done, then falling to 0 at `total` in a straight line (`linear`) or a half cosine
+    (`cosine`). CycleGAN's schedule is `linear` from start=0.5."""
+    first = start * total
+    progress = min(max(step - first, 0.0) / (total - first), 1.0) if total > first else 0.0
     if decay == "linear":
         return 1.0 - progress
     if decay == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
     return 1.0
+
+
+def optimizers_per_network(
+    optimizers: Mapping[str, Callable[..., Optimizer]], shared: Mapping[str, tuple[str, ...]]
+) -> dict[str, Callable[..., Optimizer]]:
+    """The optimizer group names `generator` and `discriminator`; a family with several of a kind gives each
+    of them (`shared`: group name -> network names) its own optimizer of the group's settings, unless the
+    config names that network's optimizer itself."""
+    optimizers = dict(optimizers)
+    for group, names in shared.items():
+        setting = optimizers.pop(group, None)
+        for name in names:
+            if name not in optimizers and setting is not None:
+                optimizers[name] = setting
+    return optimizers
 
 
 @dataclass
@@ -68,7 +85,9 @@ class System(pl.LightningModule):
     """
 
     num_classes: int = 0
-    generative = False  # whether it makes samples: sample grids and generator metrics apply
+    generative = False  # whether it makes samples from noise: generator metrics apply
+    shows_visuals = False  # whether `visuals()` has something to show: sample grids are written
+    translates = False  # whether `translate()` maps images between two domains
 
     def __init__(
         self,
@@ -78,8 +97,14 @@ class System(pl.LightningModule):
         channels_last: bool = False,
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
+        lr_decay_from: float = 0.0,
     ) -> None:
         super().__init__()
+        if not 0.0 <= lr_decay_from < 1.0:
+            raise ConfigError(
+                f"system.lr_decay_from={lr_decay_from}: use the share of lr_decay_steps run at the full rate "
+                "before the decay starts, from 0 (decay from the first step) to below 1."
+            )
         if lr_decay not in LR_DECAYS:
             raise ConfigError(f"system.lr_decay={lr_decay!r} is unknown: use one of {', '.join(LR_DECAYS)}.")
         if lr_decay != "constant" and not (isinstance(lr_decay_steps, int) and lr_decay_steps > 0):
@@ -87,7 +112,7 @@ class System(pl.LightningModule):
                 f"system.lr_decay={lr_decay} needs system.lr_decay_steps > 0 (got {lr_decay_steps}): the "
                 "step at which the rates reach 0, usually ${train.steps}."
             )
-        self.lr_decay, self.lr_decay_steps = lr_decay, lr_decay_steps
+        self.lr_decay, self.lr_decay_steps, self.lr_decay_from = lr_decay, lr_decay_steps, lr_decay_from
         for name, factory in optimizers.items():
             lr = getattr(factory, "keywords", {}).get("lr")
             if lr is not None and not lr > 0:
@@ -134,6 +159,13 @@ class System(pl.LightningModule):
             "mode=content_motion is for video generators (model=mocogan)."
         )
 
+    def translate(self, images: Tensor, direction: str) -> Tensor:
+        """`images` of one domain translated into the other (`direction` a2b or b2a), on the CPU."""
+        raise ConfigError(
+            f"this is a {type(self).__name__} run, not a translation run: translate takes a checkpoint of "
+            "system=cyclegan (experiment=cyclegan_selfie2anime, cyclegan_smiling)."
+        )
+
     # --- optimization ------------------------------------------------------------------------------------
 
     def configure_optimizers(self) -> list[Optimizer]:
@@ -150,7 +182,8 @@ class System(pl.LightningModule):
     def set_learning_rates(self) -> None:
         """Every rate = configured x rollback scale x the decay's factor at `steps_done`: a function of the
         step alone, so a resumed run follows the same schedule without saving one."""
-        factor = self.lr_scale * lr_factor(self.lr_decay, self.steps_done, self.lr_decay_steps or 0)
+        decay = lr_factor(self.lr_decay, self.steps_done, self.lr_decay_steps or 0, self.lr_decay_from)
+        factor = self.lr_scale * decay
         for optimizer, lrs in zip(self.named_optimizers().values(), self._configured_lrs, strict=True):
             for group, lr in zip(optimizer.param_groups, lrs, strict=True):
                 group["lr"] = lr * factor
@@ -166,27 +199,39 @@ class System(pl.LightningModule):
         return dict(zip(self.networks, optimizers, strict=True))
 
     @contextmanager
-    def training_only(self, optimizer) -> Iterator[None]:
-        """A phase that trains `optimizer`'s network: the others are frozen from its first forward pass on,
-        so they get no gradients (and DDP reduces none of theirs)."""
-        self.toggle_optimizer(optimizer)
+    def training_only(self, *optimizers) -> Iterator[None]:
+        """A phase that trains the networks of `optimizers`: the others are frozen from its first forward pass
+        on, so they get no gradients (and DDP reduces none of theirs)."""
+        trained = {p for optimizer in optimizers for group in optimizer.param_groups for p in group["params"]}
+        frozen = [p for p in self.parameters() if p.requires_grad and p not in trained]
+        for parameter in frozen:
+            parameter.requires_grad_(False)
         try:
             yield
         finally:
-            self.untoggle_optimizer(optimizer)
+            for parameter in frozen:
+                parameter.requires_grad_(True)
 
-    def update(self, optimizer, loss: Tensor) -> None:
-        """One step of `optimizer` on `loss`."""
-        optimizer.zero_grad(set_to_none=True)
+    def update(self, optimizers, loss: Tensor) -> None:
+        """One step of `optimizers` (one optimizer, or a list of them) on `loss`."""
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        optimizer.step()
+        for optimizer in optimizers:
+            optimizer.step()
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         # The networks run outside DDP's forward, so DDP never broadcasts their buffers: each rank's
         # batch-norm statistics would follow its own batches. Rank zero's go to all, as DDP would do.
         if self.trainer.world_size > 1 and torch.distributed.is_initialized():
-            for buffer in self.buffers():
+            for buffer in self.shared_buffers():
                 torch.distributed.broadcast(buffer, src=0)
+
+    def shared_buffers(self) -> Iterator[Tensor]:
+        """The buffers every rank holds the same (batch-norm statistics, fixed noise): all of them, unless a
+        system keeps some per rank."""
+        return self.buffers()
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Clip here rather than in training_step: under 16-mixed, Lightning has unscaled the gradients by now.

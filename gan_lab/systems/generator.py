@@ -18,6 +18,7 @@ class GeneratorSystem(System):
     `ema` of it that sampling uses, and `num_samples` fixed codes for its sample grids."""
 
     generative = True
+    shows_visuals = True
 
     def __init__(
         self,

@@ -17,21 +17,11 @@ from gan_lab.nets import latent_noise
 from gan_lab.nets.ema import EMA
 from gan_lab.nets.video import VideoGANNets, frames_of
 from gan_lab.objectives import AdversarialLoss, Logits, Penalty
-from gan_lab.systems.base import Visual
+from gan_lab.systems.base import Visual, optimizers_per_network
 from gan_lab.systems.generator import GeneratorSystem
 
-
-def discriminators_apart(
-    optimizers: Mapping[str, Callable[..., Optimizer]],
-) -> dict[str, Callable[..., Optimizer]]:
-    """The optimizer groups name `generator` and `discriminator`: here `discriminator` is the setting of each
-    of the two discriminators (each gets its own optimizer), unless they are named apart."""
-    optimizers = dict(optimizers)
-    shared = optimizers.pop("discriminator", None)
-    for name in ("image_discriminator", "video_discriminator"):
-        if name not in optimizers and shared is not None:
-            optimizers[name] = shared
-    return optimizers
+# The optimizer group's `discriminator` is the setting of each discriminator, each with its own optimizer.
+DISCRIMINATORS = {"discriminator": ("image_discriminator", "video_discriminator")}
 
 
 class VideoGAN(GeneratorSystem):
@@ -61,7 +51,8 @@ class VideoGAN(GeneratorSystem):
         lr_decay_steps: int | None = None,
     ) -> None:
         built = nets(data_shape=tuple(data_shape), num_classes=None)  # unconditional: labels are ignored
-        super().__init__(built.generator, built.nz, 0, discriminators_apart(optimizers), ema, sample_with_ema,
+        optimizers = optimizers_per_network(optimizers, DISCRIMINATORS)
+        super().__init__(built.generator, built.nz, 0, optimizers, ema, sample_with_ema,
                          num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
         self.image_discriminator = built.image_discriminator
         self.video_discriminator = built.video_discriminator

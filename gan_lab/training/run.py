@@ -225,7 +225,7 @@ def run(cfg: DictConfig) -> dict:
     callbacks = [throughput, StepBookkeeping(steps, throughput), StepProgressBar(steps)]
     # Before every callback that writes a checkpoint: a diverged network is never saved.
     callbacks.append(DivergenceGuard(cfg.checkpoint.every, cfg.eval.every, steps))
-    if system.generative:
+    if system.shows_visuals:
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
     evaluation = build_evaluation(cfg, datamodule, system, out) if system.generative else None
     if evaluation is not None:

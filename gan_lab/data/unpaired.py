@@ -1,0 +1,84 @@
+"""Two image datasets side by side, for unpaired image-to-image translation (CycleGAN): domain A and domain B,
+each any image dataset of the lab, each with its own held-out test images."""
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from gan_lab.data.base import DataModule
+from gan_lab.errors import ConfigError
+
+
+def _items(dataset: Dataset, indices: list[int]) -> list:
+    getitems = getattr(dataset, "__getitems__", None)  # a cached image folder reads a batch at once
+    return getitems(indices) if getitems is not None else [dataset[i] for i in indices]
+
+
+class Unpaired(Dataset):
+    """Item i: (image i mod |A| of `a`, image i mod |B| of `b`), labels dropped. As long as the larger domain:
+    the sampler shuffles i, so both domains come in a new order every epoch and no pairing is fixed for
+    the smaller one's images."""
+
+    def __init__(self, a: Dataset, b: Dataset) -> None:
+        self.a, self.b = a, b
+
+    def __len__(self) -> int:
+        return max(len(self.a), len(self.b))
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+        a = _items(self.a, [i % len(self.a) for i in indices])
+        b = _items(self.b, [i % len(self.b) for i in indices])
+        return [(x, y) for (x, _), (y, _) in zip(a, b, strict=True)]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.__getitems__([index])[0]
+
+
+class UnpairedDataModule(DataModule):
+    """Batches of (images of A, images of B) from `domain_a` and `domain_b`, two image DataModules of the same
+    sample shape; their own batch size and loader settings are not used, this module's are.
+
+    Each domain's test split is held out of its training images: MNIST-style datasets have one, an image
+    folder makes one with its `test_share` (CelebA by identity). `fixed_inputs` are the first test images of
+    each domain: the inputs of the sample grids.
+    """
+
+    def __init__(
+        self,
+        domain_a: DataModule,
+        domain_b: DataModule,
+        batch_size: int,
+        num_workers: int | None,
+        seed: int = 0,
+    ) -> None:
+        # The training split is a pair of datasets, not (images, labels): it is never stored on the device.
+        super().__init__(None, batch_size, num_workers, seed=seed, on_device=False)
+        self.domain_a, self.domain_b = domain_a, domain_b
+        if domain_a.data_shape != domain_b.data_shape or len(domain_a.data_shape) != 3:
+            raise ConfigError(
+                f"dataset=unpaired: domain A ({domain_a.name}) gives {tuple(domain_a.data_shape)} and domain "
+                f"B ({domain_b.name}) {tuple(domain_b.data_shape)}; translation needs images of one shape: "
+                "set dataset.domain_a/domain_b image_size and channels alike."
+            )
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return self.domain_a.data_shape
+
+    @property
+    def name(self) -> str:
+        return f"Unpaired({self.domain_a.name}, {self.domain_b.name})"
+
+    def load(self, split: str) -> Dataset:
+        return Unpaired(self.domain_a.load(split), self.domain_b.load(split))
+
+    def domain(self, which: str) -> DataModule:
+        """Domain `a` or `b`."""
+        return {"a": self.domain_a, "b": self.domain_b}[which]
+
+    def fixed_inputs(self, n: int) -> tuple[Tensor, Tensor]:
+        """The first `n` test images of A and of B (as many of each: fewer where a split is smaller)."""
+        a, b = self.domain_a.load("test"), self.domain_b.load("test")
+        indices = list(range(min(n, len(a), len(b))))
+        first_a, first_b = ([x for x, _ in _items(d, indices)] for d in (a, b))
+        return torch.stack(first_a), torch.stack(first_b)
