@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 from PIL import Image
 
+import gan_lab.config.schema  # noqa: F401  (registers the schema conf/train.yaml composes with)
 from gan_lab.nets import latent_noise
 from gan_lab.paths import config_dir
 

@@ -44,7 +44,7 @@ GROUP_OPTIONS = [
 
 @pytest.mark.parametrize("group,option", GROUP_OPTIONS)
 def test_every_group_option_matches_the_schema_and_its_target(tmp_path, group, option):
-    required = ["dataset.root=images"] if option == "image_folder" else []
+    required = ["dataset.root=images"] if (group, option) == ("dataset", "image_folder") else []
     # The classifier drops the GAN groups, and the default experiment whose recipe sets the GAN's keys
     required += (
         ["~experiment", "~model", "~optimizer", "~loss"] if option in ("classifier", "contrastive") else []

@@ -313,7 +313,7 @@ class ImageFolderDataModule(ImageDataModule):
 
     def subset(self, split: str) -> str:
         """Which of the folder's images `split` holds, in words: its decode cache is its own."""
-        return f"{split} of test_share={self.test_share}" if self.test_share else ""
+        return f"{type(self).__name__} {split} of test_share={self.test_share}" if self.test_share else ""
 
     def held_out(self, folder: Path, files: list[Path]) -> list[bool]:
         """Whether each file is in the test split: a hash of its path in the folder, so the split is the same
@@ -427,7 +427,7 @@ class CelebADataModule(ImageFolderDataModule):
         if not table.is_file():
             raise DataError(
                 f"dataset.{key} names {name}: {table} is missing. Put CelebA's list_attr_celeba.txt there, "
-                f"or drop dataset.{key}."
+                f"or set dataset.{key}=null."
             )
         names, rows = _attribute_table(table)
         if name not in names:
@@ -444,8 +444,14 @@ class CelebADataModule(ImageFolderDataModule):
         return [rows[f.name][column] for f in files]
 
 
-@functools.cache
 def _attribute_table(table: Path) -> tuple[list[str], dict[str, list[int]]]:
+    """The attribute names and each file's row, parsed once per version of the file."""
+    stat = table.stat()
+    return _parsed_attribute_table(table, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _parsed_attribute_table(table: Path, mtime_ns: int, size: int) -> tuple[list[str], dict[str, list[int]]]:
     lines = table.read_text().splitlines()
     return lines[1].split(), {name: list(map(int, values)) for name, *values in map(str.split, lines[2:])}
 
