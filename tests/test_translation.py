@@ -1,6 +1,7 @@
 """Unpaired translation (CycleGAN): its losses and pool against hand computations, its schedule, its data,
 training, exact resume, DDP, and `python -m gan_lab.translate`."""
 
+import json
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 from gan_lab.errors import ConfigError, DataError
+from gan_lab.metrics.translation import AttributeTask, HistogramMatching, NearestNeighbour, direction_scores
 from gan_lab.nets.translation import PatchDiscriminator, ResnetGenerator, cyclegan
 from gan_lab.objectives import ImagePool, LeastSquares, cycle_loss, identity_loss
 from gan_lab.systems.base import lr_factor
@@ -271,3 +273,64 @@ def test_cyclegan_on_a_single_domain_dataset_is_refused_before_training(tmp_path
                  "system=cyclegan", "model=cyclegan", "metrics=none", "dataset.image_size=32"]  # fmt: skip
     with pytest.raises(ConfigError, match="dataset=unpaired"):
         train(overrides, tmp_path / "run")
+
+
+# --- metrics and baselines -------------------------------------------------------------------------------
+
+
+class FlatFeatures(torch.nn.Module):
+    """An extractor whose features are the pixels themselves."""
+
+    name = "pixels"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # a parameter, for the device
+
+    def forward(self, images):
+        return images.flatten(1), images.flatten(1)
+
+
+def test_direction_scores_of_the_identity_and_of_a_flipped_attribute():
+    torch.manual_seed(0)
+    inputs = torch.rand(12, 3, 16, 16) * 2 - 1
+    real_b = FlatFeatures()(torch.rand(12, 3, 16, 16) * 2 - 1)[0]
+    domains = lambda images: torch.tensor([[0.0, 1.0]]).repeat(len(images), 1)  # noqa: E731  always "B"
+    # Attribute 1 is read from the mean brightness; attribute 0 from the red channel's sign.
+    attributes = lambda x: torch.stack([x[:, 0].mean((1, 2)), x.mean((1, 2, 3))], 1)  # noqa: E731
+    task = AttributeTask(column=1, value_a=-1, value_b=1)
+    same = direction_scores("a2b", inputs, inputs, inputs, real_b, FlatFeatures(), domains, attributes, task)
+    assert same["cycle_l1_a2b"] == 0 and same["ssim_a2b"] == pytest.approx(1.0)
+    assert same["psnr_a2b"] == float("inf") and same["domain_accuracy_a2b"] == 1.0
+    assert same["attribute_agreement_a2b"] == 1.0
+    brighter = (inputs.abs() * 0.5 + 0.5) * inputs.sign().clamp(min=0)  # all >= 0: bright, red sign kept
+    scores = direction_scores("a2b", inputs, brighter, inputs, real_b, FlatFeatures(), None, attributes, task)
+    assert scores["attribute_flip_a2b"] == 1.0  # every translation reads as Smiling (value_b = 1)
+    assert "domain_accuracy_a2b" not in scores and scores["kid100_pixels_a2b"] > 0
+    red_before, red_after = (x[:, 0].mean((1, 2)) > 0 for x in (inputs, brighter))
+    assert scores["attribute_agreement_a2b"] == (red_before == red_after).float().mean().item()
+
+
+def test_histogram_matching_takes_the_target_colours():
+    images = torch.rand(3, 3, 8, 8) * 2 - 1
+    flat = torch.full((2, 3, 8, 8), 0.25)
+    matched = HistogramMatching(train_a=images, train_b=flat, seed=0).translate(images, "a2b")
+    assert torch.allclose(matched, torch.full_like(images, 0.25))
+
+
+def test_nearest_neighbour_returns_the_closest_target_training_image():
+    train_b = torch.stack([torch.full((3, 4, 4), v) for v in (-0.5, 0.0, 0.5)])
+    query = torch.stack([torch.full((3, 4, 4), v) for v in (0.4, -0.9)])
+    out = NearestNeighbour(train_a=query, train_b=train_b, extractor=FlatFeatures()).translate(query, "a2b")
+    assert torch.equal(out, train_b[[2, 0]])
+
+
+def test_evaluate_scores_the_baselines_with_the_run_metrics(tmp_path, translation_run):
+    for source in ("identity", "histogram", "nearest"):
+        done = cli([f"ckpt={translation_run}", f"source={source}", "device=cpu"], tmp_path,
+                   module="gan_lab.cli.evaluate")  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(translation_run.with_suffix(".eval-identity.json").read_text())
+    assert record["metrics"]["cycle_l1_a2b"] == 0 and record["metrics"]["ssim_b2a"] == pytest.approx(1.0)
+    nearest = json.loads(translation_run.with_suffix(".eval-nearest.json").read_text())["metrics"]
+    assert nearest["cycle_l1_a2b"] > 0 and "kid100_encoder_a2b" in nearest

@@ -2,6 +2,9 @@
 
 Two baselines: `source=test_split` scores the dataset's real test images instead of the generator (what a
 perfect generator would get: near 0 FID and KID), `source=initial` the generator as its run initialised it.
+A translation run has three more, scored by the same metrics: `source=identity` (the input unchanged),
+`histogram` (colours matched to a random target-domain training image) and `nearest` (the target-domain
+training image nearest in the feature space).
 """
 
 import json
@@ -18,16 +21,18 @@ from gan_lab.data import DataModule
 from gan_lab.errors import ConfigError, reported_as_one_line
 from gan_lab.metrics import Evaluator
 from gan_lab.metrics.evaluator import real_batches
+from gan_lab.metrics.translation import BASELINES, HistogramMatching, Identity, NearestNeighbour
 from gan_lab.metrics.video import shuffled_clips, static_clips
 from gan_lab.paths import config_dir
 from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
 
-SOURCES = ("generator", "initial", "test_split", "static", "shuffled")
+SOURCES = ("generator", "initial", "test_split", "static", "shuffled", *BASELINES)
 VIDEO_BASELINES = ("static", "shuffled")  # what a clip metric must punish: no motion, and wrong motion
+HISTOGRAM_TARGETS = 2000  # training images of each domain that histogram matching draws its targets from
 
 
 # Settings newer than some checkpoints' saved configs: given on the command line, they are added to them.
-ADDED_SINCE = {("metrics", "encoder")}
+ADDED_SINCE = {("metrics", "encoder"), ("metrics", "attribute_classifier")}
 
 
 def run_config(cfg: DictConfig, saved: DictConfig) -> DictConfig:
@@ -69,9 +74,17 @@ def evaluate(cfg: DictConfig) -> dict:
     device = pick_device(cfg.device)
     if cfg.source in VIDEO_BASELINES and len(datamodule.data_shape) != 4:
         raise ConfigError(f"source={cfg.source} is a baseline of video runs; this run generates images.")
+    if (cfg.source in BASELINES) != system.translates and cfg.source not in ("generator", "initial"):
+        raise ConfigError(
+            f"source={cfg.source}: "
+            + ("a baseline of translation runs; this run is not one." if cfg.source in BASELINES
+               else f"use generator, initial or one of the translation baselines ({', '.join(BASELINES)}).")
+        )  # fmt: skip
     test = real_batches(datamodule, "test", run.eval.num_samples, run.eval.batch_size, run.eval.seed)
     if cfg.source in ("generator", "initial"):
         scores = evaluator(system.to(device))
+    elif cfg.source in BASELINES:
+        scores = evaluator.score_translation(translation_baseline(cfg.source, datamodule, evaluator, run))
     elif cfg.source == "test_split":  # real test samples with their own labels: a perfect generator's scores
         scores = evaluator.score(((images.to(device), labels) for images, labels in test), device)
     elif cfg.source == "static":  # the generator's first frame of each clip, held: no motion at all
@@ -93,6 +106,21 @@ def evaluate(cfg: DictConfig) -> dict:
     out.write_text(json.dumps(record, indent=2) + "\n")
     print_table(record, out)
     return record
+
+
+def translation_baseline(name: str, datamodule, evaluator: Evaluator, run: DictConfig):
+    """The translation baseline `name`, drawing on the domains' training images."""
+    if name == "identity":
+        return Identity()
+
+    def train_images(which: str, n: int | None) -> torch.Tensor:
+        domain = datamodule.domain(which)
+        n = len(domain.load("train")) if n is None else min(n, len(domain.load("train")))
+        return torch.cat([x for x, _ in real_batches(domain, "train", n, run.eval.batch_size, run.eval.seed)])
+
+    if name == "histogram":
+        return HistogramMatching(*(train_images(w, HISTOGRAM_TARGETS) for w in "ab"), run.eval.seed)
+    return NearestNeighbour(*(train_images(w, None) for w in "ab"), evaluator.extractors[0])
 
 
 def print_table(record: dict, out: Path) -> None:

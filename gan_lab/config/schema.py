@@ -62,6 +62,7 @@ class Metrics:
     names: list[str]
     features: list[str]
     classifier: str | None
+    attribute_classifier: str | None
     encoder: str | None
     inception_weights: str | None
     inception_download: bool

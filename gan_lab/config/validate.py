@@ -14,6 +14,7 @@ from gan_lab.errors import ConfigError
 from gan_lab.metrics.evaluator import METRICS
 from gan_lab.metrics.modes import OUTPUTS
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names
+from gan_lab.metrics.translation import translation_metric_names
 from gan_lab.metrics.video import VIDEO_OUTPUTS
 
 PRECISIONS = (32, "32", "32-true", "bf16-mixed", "16-mixed")
@@ -134,6 +135,10 @@ def _check_metrics(cfg: DictConfig) -> None:
     reported = [out for name in metrics.names for out in OUTPUTS.get(name, ())]
     reported += ["conditional_accuracy"] if "conditional_accuracy" in metrics.names else []
     reported += list(VIDEO_OUTPUTS) if "video" in metrics.names else []
+    if "translation" in metrics.names:
+        reported += [
+            out for feature in metrics.features for out in translation_metric_names(feature, True, True)
+        ]
     reported += [
         out
         for name in metrics.names

@@ -356,9 +356,12 @@ class CelebADataModule(ImageFolderDataModule):
 
     Only the images are required. With `label` set to one of the 40 attributes of `root/list_attr_celeba.txt`
     (e.g. Male, Smiling), each sample's target is that attribute as 0/1: a 2-class labelled dataset for
-    conditional models. Without it, targets are 0. `attribute` keeps only the images whose attribute of that
-    name is `attribute_value` (Smiling and 1: smiling faces; -1: not smiling). With `test_share`, the test
-    split holds whole identities (`root/identity_CelebA.txt`), so no person is in both splits.
+    conditional models; `label: all` makes it the 40 attributes as a multi-hot vector (the attribute
+    classifier of the translation metrics). Without it, targets are 0.
+
+    `attribute` keeps only the images whose attribute of that name is `attribute_value` (Smiling and 1:
+    smiling faces; -1: not smiling). With `test_share`, the test split holds whole identities
+    (`root/identity_CelebA.txt`), so no person is in both splits.
     """
 
     source = "CelebA's 'Align&Cropped Images' (img_align_celeba.zip), https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
@@ -376,7 +379,13 @@ class CelebADataModule(ImageFolderDataModule):
 
     @property
     def num_classes(self) -> int | None:
+        if self.label == "all":
+            return len(self.attribute_names())
         return 2 if self.label else None
+
+    def attribute_names(self) -> list[str]:
+        """The attributes of list_attr_celeba.txt, in its column order (that of `label: all` targets)."""
+        return _attribute_table(self._attribute_file("label"))[0]
 
     def image_dir(self) -> Path:
         nested = self.root / "img_align_celeba"
@@ -384,7 +393,10 @@ class CelebADataModule(ImageFolderDataModule):
 
     def load(self, split: str) -> Dataset:
         dataset = super().load(split)
-        if self.label:
+        if self.label == "all":
+            dataset.targets = torch.tensor(self._attribute_rows(dataset.files), dtype=torch.float) > 0
+            dataset.targets = dataset.targets.float()
+        elif self.label:
             dataset.targets = torch.tensor(
                 [value > 0 for value in self._attribute(self.label, dataset.files, "label")], dtype=torch.long
             )
@@ -420,28 +432,37 @@ class CelebADataModule(ImageFolderDataModule):
             raise DataError(f"{self.name}: {len(missing)} images (e.g. {missing[0]}) have no row in {table}.")
         return [_in_share(identity[f.name], self.test_share) for f in files]
 
-    def _attribute(self, name: str, files: list[Path], key: str) -> list[int]:
-        """Attribute `name` (1 or -1) of each file, from list_attr_celeba.txt (a count line, a names line,
-        rows); `key` is the setting that asked, for the errors."""
+    def _attribute_file(self, key: str) -> Path:
+        """list_attr_celeba.txt (a count line, a names line, rows); `key` is the setting that needs it."""
         table = self.root / "list_attr_celeba.txt"
         if not table.is_file():
             raise DataError(
-                f"dataset.{key} names {name}: {table} is missing. Put CelebA's list_attr_celeba.txt there, "
-                f"or set dataset.{key}=null."
+                f"dataset.{key}={getattr(self, key)}: {table} is missing. Put CelebA's list_attr_celeba.txt "
+                f"there, or set dataset.{key}=null."
             )
-        names, rows = _attribute_table(table)
+        return table
+
+    def _attribute_rows(self, files: list[Path], key: str = "label") -> list[list[int]]:
+        """Every attribute (1 or -1) of each file."""
+        table = self._attribute_file(key)
+        rows = _attribute_table(table)[1]
+        missing = [f.name for f in files if f.name not in rows]
+        if missing:
+            raise DataError(
+                f"dataset.{key}={getattr(self, key)}: {len(missing)} images (e.g. {missing[0]}) have no row "
+                f"in {table}."
+            )
+        return [rows[f.name] for f in files]
+
+    def _attribute(self, name: str, files: list[Path], key: str) -> list[int]:
+        """Attribute `name` (1 or -1) of each file; `key` is the setting that asked, for the errors."""
+        names = _attribute_table(self._attribute_file(key))[0]
         if name not in names:
             raise ConfigError(
                 f"dataset.{key}: {name} is not a CelebA attribute; use one of {', '.join(names)}."
             )
-        missing = [f.name for f in files if f.name not in rows]
-        if missing:
-            raise DataError(
-                f"dataset.{key} names {name}: {len(missing)} images (e.g. {missing[0]}) have no row in "
-                f"{table}."
-            )
         column = names.index(name)
-        return [rows[f.name][column] for f in files]
+        return [row[column] for row in self._attribute_rows(files, key)]
 
 
 def _attribute_table(table: Path) -> tuple[list[str], dict[str, list[int]]]:

@@ -25,15 +25,18 @@ from gan_lab.metrics.features import (
 from gan_lab.metrics.modes import OUTPUTS as MODE_OUTPUTS
 from gan_lab.metrics.modes import mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scores
+from gan_lab.metrics.translation import DIRECTIONS as TRANSLATION_DIRECTIONS
+from gan_lab.metrics.translation import LOWER_IS_BETTER as TRANSLATION_LOWER_IS_BETTER
+from gan_lab.metrics.translation import AttributeTask, direction_scores, translation_metric_names
 from gan_lab.metrics.video import LOWER_IS_BETTER as VIDEO_LOWER_IS_BETTER
 from gan_lab.metrics.video import VIDEO_OUTPUTS, ClipSummary, summarize, video_scores
 from gan_lab.paths import cache_dir
 
 log = logging.getLogger(__name__)
 
-METRICS = (*IMAGE_METRICS, "modes", "stacked_modes", "conditional_accuracy", "video")
-# Metric name prefixes; the rest (is, precision, recall, modes, consistency, entropy) rise.
-LOWER_IS_BETTER = ("fid", "kid", "kl", *VIDEO_LOWER_IS_BETTER)
+METRICS = (*IMAGE_METRICS, "modes", "stacked_modes", "conditional_accuracy", "video", "translation")
+# Metric name prefixes; the rest (is, precision, recall, modes, consistency, entropy, accuracy) rise.
+LOWER_IS_BETTER = ("fid", "kid", "kl", *VIDEO_LOWER_IS_BETTER, *TRANSLATION_LOWER_IS_BETTER)
 Batches = Iterable[tuple[Tensor, Tensor | None]]  # samples, and the labels they were asked for (or None)
 
 
@@ -94,9 +97,10 @@ class Evaluator:
         self.num_samples, self.batch_size, self.seed = num_samples, batch_size, seed
         self.num_classes = datamodule.num_classes if conditional else 0
         self.image_names = [name for name in self.names if name in IMAGE_METRICS]
-        if self.image_names and not metrics.features:
+        featured = self.image_names + [name for name in self.names if name == "translation"]
+        if featured and not metrics.features:
             raise ConfigError(
-                f"metrics.names has {self.image_names} but metrics.features is empty: name the feature "
+                f"metrics.names has {featured} but metrics.features is empty: name the feature "
                 "extractors, e.g. metrics.features=[inception] or [classifier]."
             )
         with own_rng(seed):  # building networks draws random initial weights
@@ -108,20 +112,30 @@ class Evaluator:
                     metrics.inception_download,
                     metrics.get("encoder"),
                 )
-                if self.image_names
+                if featured
                 else []
             )
             needs_classifier = {"stacked_modes", "conditional_accuracy", "video"} & set(self.names)
+            # Translation reads the domain of its outputs with metrics.classifier when there is one.
+            needs_classifier = needs_classifier or ("translation" in self.names and metrics.classifier)
             self.classifier = load_classifier(metrics.classifier) if needs_classifier else None
+            attributes = metrics.get("attribute_classifier") if "translation" in self.names else None
+            self.attribute_classifier = load_classifier(attributes) if attributes else None
         self._check_dataset()
         self._real: dict[str, Tensor] = {}
         self._real_clips: ClipSummary | None = None
+        self._test_images: dict[str, Tensor] = {}
 
     def produces(self) -> list[str]:
         """The metric names an evaluation returns, given the extractors that are available."""
         names = [out for name in self.names for out in MODE_OUTPUTS.get(name, ())]
         if "video" in self.names:
             names += list(VIDEO_OUTPUTS)
+        if "translation" in self.names:
+            task = self.attribute_task() is not None
+            for extractor in self.extractors:
+                names += translation_metric_names(extractor.name, self.classifier is not None, task)
+            names = list(dict.fromkeys(names))  # the content scores are the same whatever the extractor
         if "conditional_accuracy" in self.names and self.num_classes:  # unconditional runs have no labels
             names.append("conditional_accuracy")
         for extractor in self.extractors:
@@ -144,6 +158,7 @@ class Evaluator:
             "stacked_modes": (getattr(self.datamodule, "stacked", False), "dataset=stacked_mnist"),
             "conditional_accuracy": (len(shape) == 3, "an image dataset"),
             "video": (len(shape) == 4, "a video dataset (dataset=moving_mnist or video_folder)"),
+            "translation": (hasattr(self.datamodule, "domain"), "two domains (dataset=unpaired)"),
             **{name: (len(shape) == 3, "an image dataset") for name in IMAGE_METRICS},
         }
         for name in self.names:
@@ -168,12 +183,79 @@ class Evaluator:
             self.real_features(extractor)
         if "video" in self.names:
             self.real_clips()
+        if "translation" in self.names:
+            for which in "ab":
+                self.test_images(which)
 
     def __call__(self, system) -> dict[str, float]:
         """Metrics of `system`'s samples (a gan_lab system: `sample_batches`, `device`) on seeded noise; a
-        conditional one is asked for every class in turn."""
+        conditional one is asked for every class in turn. A translation system's test translations."""
+        if "translation" in self.names:
+            return self.score_translation(system)
         batches = system.sample_batches(self.num_samples, self.seed, batch_size=self.batch_size)
         return self.score(batches, system.device)
+
+    def score_translation(self, translator) -> dict[str, float]:
+        """The translation metrics of `translator` (a translation system, or a baseline: anything with
+        `translate(images, direction)`) on up to `num_samples` test images of each domain."""
+        scores: dict[str, float] = {}
+        device = getattr(translator, "device", torch.device("cpu"))
+        for net in (*self.extractors, self.classifier, self.attribute_classifier):
+            if net is not None:
+                net.to(device)
+        with own_rng(self.seed):  # KID subsets, a baseline's random picks: the same every evaluation
+            for direction in TRANSLATION_DIRECTIONS:
+                source, target = direction[0], direction[-1]
+                inputs = self.test_images(source)
+                outputs = translator.translate(inputs, direction)
+                reconstructed = translator.translate(outputs, f"{target}2{source}")
+                for extractor in self.extractors:
+                    real = self.target_features(extractor, target)
+                    scores.update(direction_scores(
+                        direction, inputs, outputs, reconstructed, real, extractor,
+                        self._logits(self.classifier), self._logits(self.attribute_classifier),
+                        self.attribute_task(),
+                    ))  # fmt: skip
+        return scores
+
+    @staticmethod
+    def _logits(classifier: ClassifierExtractor | None):
+        if classifier is None:
+            return None
+        return lambda images: classifier(images.to(next(classifier.parameters()).device))[1]
+
+    def test_images(self, which: str) -> Tensor:
+        """Up to `num_samples` test images of domain `which` (a or b), a subset fixed by the seed."""
+        if which not in self._test_images:
+            domain = self.datamodule.domain(which)
+            n = min(self.num_samples, len(domain.load("test")))
+            batches = real_batches(domain, "test", n, self.batch_size, self.seed)
+            self._test_images[which] = torch.cat([images for images, _ in batches])
+        return self._test_images[which]
+
+    def target_features(self, extractor: Extractor, which: str) -> Tensor:
+        """`extractor`'s features of the test images of domain `which`: what translations into it are
+        compared with."""
+        key = f"{extractor.name}/{which}"
+        if key not in self._real:
+            device = next(extractor.parameters()).device
+            images = self.test_images(which).split(self.batch_size)
+            with torch.inference_mode():
+                self._real[key] = torch.cat([extractor(part.to(device))[0].cpu() for part in images])
+        return self._real[key]
+
+    def attribute_task(self) -> AttributeTask | None:
+        """When the two domains are one CelebA attribute's two values and an attribute classifier is set:
+        that attribute's column and values."""
+        a, b = self.datamodule.domain_a, self.datamodule.domain_b
+        attribute = getattr(a, "attribute", None)
+        if (
+            self.attribute_classifier is None
+            or attribute is None
+            or getattr(b, "attribute", None) != attribute
+        ):
+            return None
+        return AttributeTask(a.attribute_names().index(attribute), a.attribute_value, b.attribute_value)
 
     @torch.inference_mode()
     def score(self, batches: Batches, device: torch.device) -> dict[str, float]:

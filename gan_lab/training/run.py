@@ -227,7 +227,8 @@ def run(cfg: DictConfig) -> dict:
     callbacks.append(DivergenceGuard(cfg.checkpoint.every, cfg.eval.every, steps))
     if system.shows_visuals:
         callbacks.append(SampleGrid(cfg.samples.every, steps, out / "samples"))
-    evaluation = build_evaluation(cfg, datamodule, system, out) if system.generative else None
+    evaluated = system.generative or system.translates
+    evaluation = build_evaluation(cfg, datamodule, system, out) if evaluated else None
     if evaluation is not None:
         callbacks.append(evaluation)
     # Last, so that last.ckpt holds this step's evaluation too.
