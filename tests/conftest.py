@@ -197,6 +197,12 @@ def data_overrides(experiment: str, mnist: Path, faces: Path) -> list[str]:
         return [f"dataset.root={mnist}", "dataset.download=false", *extra]
     if experiment.startswith(("dcgan_celeba", "dcgan_anime", "encoder_faces")):
         return [f"dataset.root={faces}"]
-    if experiment.startswith("cyclegan"):  # both domains from the CelebA-like faces, half of them held out
-        return [f"dataset.domain_{d}.{key}" for d in "ab" for key in (f"root={faces}", "test_share=0.5")]
+    if experiment.startswith(("cyclegan", "classifier_selfie")):  # both domains from the CelebA-like faces,
+        extra = ["dataset.val_size=4"] if experiment.startswith("classifier") else []  # half held out
+        return [
+            *extra,
+            *(f"dataset.domain_{d}.{key}" for d in "ab" for key in (f"root={faces}", "test_share=0.5")),
+        ]
+    if experiment == "classifier_celeba_attributes":
+        return [f"dataset.root={faces}", "dataset.test_share=0.5", "dataset.val_size=4"]
     return []

@@ -125,8 +125,9 @@ def test_a_classifier_with_multi_hot_targets_reads_each_class_as_a_yes_or_no():
     y[0, [1, 7]] = y[1, 3] = y[2, [0, 9]] = y[3, 5] = 1
     with torch.no_grad():
         system.net.logits.copy_(torch.where(y > 0, 5.0, -5.0))
-    loss, acc = system._loss_and_accuracy((torch.zeros(4, 1, 8, 8), y))
-    assert acc == 1 and loss < 0.01
+    scores = system._scores((torch.zeros(4, 1, 8, 8), y))
+    assert scores["acc"] == 1 and scores["label_acc"] == 1 and scores["loss"] < 0.01
     with torch.no_grad():
         system.net.logits[1, 4] = 5.0  # one extra digit read in sample 1: that sample is wrong
-    assert system._loss_and_accuracy((torch.zeros(4, 1, 8, 8), y))[1] == 0.75
+    scores = system._scores((torch.zeros(4, 1, 8, 8), y))
+    assert scores["acc"] == 0.75 and scores["label_acc"] == 1 - 1 / 40  # one answer of 4 x 10 wrong

@@ -10,13 +10,14 @@ from gan_lab.data.images import (
     StackedMNISTDataModule,
 )
 from gan_lab.data.toy import GaussianGridDataModule, GaussianRingDataModule
-from gan_lab.data.unpaired import UnpairedDataModule
+from gan_lab.data.unpaired import DomainLabelsDataModule, UnpairedDataModule
 from gan_lab.data.video import MovingMNISTDataModule, MovingMNISTFramesDataModule, VideoFolderDataModule
 
 __all__ = [
     "AnimeDataModule",
     "CelebADataModule",
     "DataModule",
+    "DomainLabelsDataModule",
     "FashionMNISTDataModule",
     "GaussianGridDataModule",
     "GaussianRingDataModule",

@@ -3,7 +3,7 @@ each any image dataset of the lab, each with its own held-out test images."""
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from gan_lab.data.base import DataModule
 from gan_lab.errors import ConfigError
@@ -50,9 +50,10 @@ class UnpairedDataModule(DataModule):
         batch_size: int,
         num_workers: int | None,
         seed: int = 0,
+        val_size: int = 0,
     ) -> None:
         # The training split is a pair of datasets, not (images, labels): it is never stored on the device.
-        super().__init__(None, batch_size, num_workers, seed=seed, on_device=False)
+        super().__init__(None, batch_size, num_workers, val_size=val_size, seed=seed, on_device=False)
         self.domain_a, self.domain_b = domain_a, domain_b
         if domain_a.data_shape != domain_b.data_shape or len(domain_a.data_shape) != 3:
             raise ConfigError(
@@ -82,3 +83,38 @@ class UnpairedDataModule(DataModule):
         indices = list(range(min(n, len(a), len(b))))
         first_a, first_b = ([x for x, _ in _items(d, indices)] for d in (a, b))
         return torch.stack(first_a), torch.stack(first_b)
+
+
+class Relabelled(Dataset):
+    """The images of `dataset`, each with the target `label`."""
+
+    def __init__(self, dataset: Dataset, label: int) -> None:
+        self.dataset, self.label = dataset, label
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, int]]:
+        return [(x, self.label) for x, _ in _items(self.dataset, indices)]
+
+    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+        return self.__getitems__([index])[0]
+
+
+class DomainLabelsDataModule(UnpairedDataModule):
+    """The images of both domains, each labelled with its domain (0 = A, 1 = B): the training data of the
+    domain classifier that reads which domain a translation looks like. Its test split is the domains' test
+    splits, the images translation is scored on, so the classifier never trains on them."""
+
+    @property
+    def num_classes(self) -> int:
+        return 2
+
+    @property
+    def name(self) -> str:
+        return f"DomainLabels({self.domain_a.name}, {self.domain_b.name})"
+
+    def load(self, split: str) -> Dataset:
+        return ConcatDataset(
+            [Relabelled(self.domain_a.load(split), 0), Relabelled(self.domain_b.load(split), 1)]
+        )

@@ -148,9 +148,11 @@ def load_classifier(
     checkpoint, rebuilt from the run's own config."""
     path = classifier_path(name_or_path, kind)
     checkpoint, run = read_checkpoint(path, key=kind.key)
-    # Datasets of one kind of image set their channels themselves (Moving MNIST's frames: grayscale).
-    channels = OmegaConf.select(run, "dataset.channels", default=1)
-    data_shape = (channels, run.dataset.image_size, run.dataset.image_size)
+    # Datasets of one kind of image set their channels themselves (Moving MNIST's frames: grayscale); a
+    # domain classifier's two domains share theirs.
+    images = run.dataset if "image_size" in run.dataset else run.dataset.domain_a
+    channels = OmegaConf.select(images, "channels", default=1)
+    data_shape = (channels, images.image_size, images.image_size)
     if not str(run.system.get("_target_", "")).endswith(f".{kind.system}"):
         raise ConfigError(
             f"{kind.key}={name_or_path!r} is not a {kind.system} run's checkpoint "

@@ -35,24 +35,26 @@ class Classifier(System):
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
 
-    def _loss_and_accuracy(self, batch) -> tuple[Tensor, Tensor]:
-        """The loss and the share of samples read right: the class, or every yes/no of a multi-hot target."""
+    def _scores(self, batch) -> dict[str, Tensor]:
+        """The loss and `acc`, the share of samples read right: the class, or every yes/no of a multi-hot
+        target; for multi-hot targets also `label_acc`, the share of yes/no answers right."""
         x, y = self.real_batch(batch)
         logits = self.net(x)
         if y.dim() == 2:
-            right = ((logits > 0) == (y > 0.5)).all(1)
-            return F.binary_cross_entropy_with_logits(logits, y.float()), right.float().mean()
-        return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()
+            right = (logits > 0) == (y > 0.5)
+            loss = F.binary_cross_entropy_with_logits(logits, y.float())
+            return {"loss": loss, "acc": right.all(1).float().mean(), "label_acc": right.float().mean()}
+        return {"loss": F.cross_entropy(logits, y), "acc": (logits.argmax(1) == y).float().mean()}
 
     def training_step(self, batch, batch_idx: int) -> dict[str, Tensor]:
-        loss, acc = self._loss_and_accuracy(batch)
-        self.update(self.named_optimizers()["net"], loss)
+        scores = self._scores(batch)
+        self.update(self.named_optimizers()["net"], scores["loss"])
         self.steps_done += 1
-        return {"train/loss": loss.detach(), "train/acc": acc.detach()}
+        return {f"train/{name}": value.detach() for name, value in scores.items()}
 
     def _evaluate(self, batch, stage: str) -> None:
-        loss, acc = self._loss_and_accuracy(batch)
-        self.log_dict({f"{stage}/loss": loss, f"{stage}/acc": acc}, on_epoch=True, sync_dist=True)
+        scores = self._scores(batch)
+        self.log_dict({f"{stage}/{k}": v for k, v in scores.items()}, on_epoch=True, sync_dist=True)
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._evaluate(batch, "val")
