@@ -48,9 +48,9 @@ def lr_factor(decay: str, step: int, total: int, start: float = 0.0) -> float:
 def optimizers_per_network(
     optimizers: Mapping[str, Callable[..., Optimizer]], shared: Mapping[str, tuple[str, ...]]
 ) -> dict[str, Callable[..., Optimizer]]:
-    """The optimizer group names `generator` and `discriminator`; a family with several of a kind gives each
-    of them (`shared`: group name -> network names) its own optimizer of the group's settings, unless the
-    config names that network's optimizer itself."""
+    """One optimizer setting per network. The optimizer group sets `generator` and `discriminator`; a family
+    with several networks of a kind (`shared`: kind -> its network names) gives each of them the kind's
+    setting, unless the config sets that network's own."""
     optimizers = dict(optimizers)
     for group, names in shared.items():
         setting = optimizers.pop(group, None)
