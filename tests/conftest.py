@@ -167,12 +167,23 @@ def mnist_idx(tmp_path_factory) -> Path:
     return write_idx(tmp_path_factory.mktemp("mnist"))
 
 
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair "
+    "Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup "
+    "High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose "
+    "Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat "
+    "Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+)
+
+
 def write_celeba_tables(folder: Path, smiling: list[bool], identities: list[int]) -> Path:
-    """CelebA's list_attr_celeba.txt (Smiling as given, the other attributes -1) and identity_CelebA.txt for
-    the images of `folder`, in name order."""
+    """CelebA's list_attr_celeba.txt (its 40 attributes: Smiling as given, the others -1) and
+    identity_CelebA.txt for the images of `folder`, in name order."""
     files = sorted(p.name for p in folder.glob("*.jpg"))
-    names = ["Male", "Smiling", "Young"]
-    rows = [f"{f} -1 {1 if smile else -1} -1" for f, smile in zip(files, smiling, strict=True)]
+    names = CELEBA_ATTRIBUTES.split()
+    column = names.index("Smiling")
+    rows = [" ".join([f, *("-1" if i != column else ("1" if smile else "-1") for i in range(len(names)))])
+            for f, smile in zip(files, smiling, strict=True)]  # fmt: skip
     (folder / "list_attr_celeba.txt").write_text("\n".join([str(len(files)), " ".join(names), *rows]) + "\n")
     lines = [f"{f} {person}" for f, person in zip(files, identities, strict=True)]
     (folder / "identity_CelebA.txt").write_text("\n".join(lines) + "\n")

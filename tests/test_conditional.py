@@ -142,7 +142,7 @@ def test_conditional_accuracy_is_high_for_the_asked_digits_and_chance_for_ignore
     assert ignoring["conditional_accuracy"] == pytest.approx(0.1, abs=0.01)  # labels balanced: 1 in 10 is a 3
     unconditional = Evaluator(cfg, dm, num_samples=500, batch_size=100, seed=0)
     assert unconditional.produces() == []
-    with pytest.raises(ConfigError, match="tells 10 classes apart, the data has 2"):
+    with pytest.raises(ConfigError, match="tells 10 classes apart, 2 are needed"):
         fake_dm = type("TwoClasses", (), {"num_classes": 2, "data_shape": (1, 28, 28), "name": "x"})()
         Evaluator(cfg, fake_dm, num_samples=10, batch_size=10, seed=0, conditional=True)
 

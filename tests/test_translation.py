@@ -246,17 +246,18 @@ def test_translate_writes_the_test_split_a_folder_and_a_file(tmp_path, translati
         (lambda tmp: write_images(tmp / "gray", n=1, size=(32, 32), mode="L") / "0000.jpg", [], "is L.*RGB"),
         (lambda tmp: (tmp / "empty").mkdir() or tmp / "empty", [], "has no .jpg"),
         (lambda tmp: tmp, ["direction=sideways"], "direction='sideways'"),
+        (lambda tmp: write_images(tmp / "ok", n=1, size=(32, 32)) / "0000.jpg", ["out=x"], "name the image"),
     ],
 )
 def test_translate_refuses_bad_input_in_one_line(tmp_path, translation_run, make, args, message):
     image = make(tmp_path)
-    done = cli([f"ckpt={translation_run}", f"image={image}", f"out={tmp_path / 'x'}", *args], tmp_path,
+    done = cli([f"ckpt={translation_run}", f"image={image}", f"out={tmp_path / 'x.png'}", *args], tmp_path,
                module="gan_lab.translate")  # fmt: skip
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("gan_lab.translate: error:")
     assert re.search(message, last), last
-    assert not (tmp_path / "x").exists()
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "x").exists()
 
 
 def test_translate_refuses_a_checkpoint_that_is_not_a_translation_run(tmp_path, mnist_idx):

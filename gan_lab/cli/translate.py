@@ -39,18 +39,21 @@ def translate(cfg: DictConfig) -> Path:
             f"ckpt={cfg.ckpt!r} is a {run.experiment_name} run, not a translation run: translate takes a "
             "checkpoint of system=cyclegan (experiment=cyclegan_selfie2anime, cyclegan_smiling)."
         )
+    image, out = Path(str(cfg.image)).expanduser(), Path(str(cfg.out)).expanduser()
+    one_file = str(cfg.image) != "dataset" and image.is_file()
+    if one_file and out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
+        raise ConfigError(f"out={cfg.out!r}: name the image to write, e.g. out=translated.png.")
     if str(cfg.image) == "dataset":
         images = datamodule.domain(DIRECTIONS[cfg.direction]).load("test")
         inputs, names = torch.stack([images[i][0] for i in range(len(images))]), None
     else:
-        files = _image_files(Path(str(cfg.image)).expanduser())
+        files = _image_files(image)
         inputs = torch.stack([_read(f, datamodule.data_shape, cfg.resize) for f in files])
         names = [f.stem for f in files]
     outputs = system.translate(inputs, cfg.direction)
-    out = Path(str(cfg.out)).expanduser()
     images = f"{len(inputs)} image{'s' if len(inputs) != 1 else ''}"
     what = f"{images} translated {cfg.direction} by {cfg.ckpt} (step {steps_of(checkpoint)})"
-    if names is not None and Path(str(cfg.image)).is_file():
+    if one_file:
         out.parent.mkdir(parents=True, exist_ok=True)
         save_image(outputs[0], out, normalize=True, value_range=(-1, 1))
         print(f"{what} written to {out}")

@@ -60,7 +60,8 @@ def decoded_images(
     """
     # One array per folder, subset and settings: a changed folder overwrites its array instead of piling up
     # new ones, and a split or filter of the same folder has its own.
-    name = hashlib.sha1(f"{folder.resolve()} {subset} {settings}".encode()).hexdigest()[:16]
+    key = f"{folder.resolve()} {subset} {settings}" if subset else f"{folder.resolve()} {settings}"
+    name = hashlib.sha1(key.encode()).hexdigest()[:16]
     path = cache_dir() / "images" / f"{name}.npy"
     header = path.with_suffix(".json")
     # Pillow's resampling has changed between versions: another version decodes afresh.

@@ -304,7 +304,7 @@ class ImageFolderDataModule(ImageDataModule):
                 folder, files, decode, self.data_shape, settings, self.num_workers, self.subset(split)
             )
             if array is not None:
-                return CachedImageFiles(files, array, self.channels, self.augment)
+                return CachedImageFiles(files, array, self.channels, self.augment and split == "train")
         return ImageFiles(files, self.transform(split))
 
     def selected(self, files: list[Path]) -> list[Path]:

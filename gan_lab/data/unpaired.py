@@ -15,9 +15,10 @@ def _items(dataset: Dataset, indices: list[int]) -> list:
 
 
 class Unpaired(Dataset):
-    """Item i: (image i mod |A| of `a`, image i mod |B| of `b`), labels dropped. As long as the larger domain:
-    the sampler shuffles i, so both domains come in a new order every epoch and no pairing is fixed for
-    the smaller one's images."""
+    """Item i: (image i mod |A| of `a`, image i mod |B| of `b`), labels dropped; as long as the larger domain.
+    The pairs are fixed and the sampler shuffles their order: each discriminator sees its own domain in a
+    new order every epoch, and no loss compares an A image with the B image of its pair, so fixed pairs
+    change nothing (CycleGAN's code draws B at random instead)."""
 
     def __init__(self, a: Dataset, b: Dataset) -> None:
         self.a, self.b = a, b
@@ -38,10 +39,14 @@ class UnpairedDataModule(DataModule):
     """Batches of (images of A, images of B) from `domain_a` and `domain_b`, two image DataModules of the same
     sample shape; their own batch size and loader settings are not used, this module's are.
 
+    `yields_pairs`: its batches are (A images, B images), what a translation system trains on.
+
     Each domain's test split is held out of its training images: MNIST-style datasets have one, an image
     folder makes one with its `test_share` (CelebA by identity). `fixed_inputs` are the first test images of
     each domain: the inputs of the sample grids.
     """
+
+    yields_pairs = True
 
     def __init__(
         self,
@@ -105,6 +110,8 @@ class DomainLabelsDataModule(UnpairedDataModule):
     """The images of both domains, each labelled with its domain (0 = A, 1 = B): the training data of the
     domain classifier that reads which domain a translation looks like. Its test split is the domains' test
     splits, the images translation is scored on, so the classifier never trains on them."""
+
+    yields_pairs = False  # (image, domain) batches
 
     @property
     def num_classes(self) -> int:

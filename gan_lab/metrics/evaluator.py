@@ -176,10 +176,17 @@ class Evaluator:
             self.classifier.check_classes(self.num_classes)
         if "video" in self.names:
             self.classifier.check_channels(shape[0])
+        if "translation" in self.names and self.classifier is not None:
+            needs = "domain_accuracy needs a classifier of the two domains (0 = A, 1 = B)"
+            self.classifier.check_classes(2, f"{needs}, e.g. experiment=classifier_selfie_anime")
+        if "translation" in self.names and self.attribute_classifier is not None and self.attribute_task():
+            names = self.datamodule.domain_a.attribute_names()
+            needs = "attribute_flip needs a classifier of every CelebA attribute (dataset.label=all)"
+            self.attribute_classifier.check_classes(len(names), needs)
 
     def prepare(self) -> None:
         """Compute (or load) the real-data features now rather than at the first evaluation."""
-        for extractor in self.extractors:
+        for extractor in self.extractors if self.image_names else []:
             self.real_features(extractor)
         if "video" in self.names:
             self.real_clips()
@@ -214,7 +221,7 @@ class Evaluator:
                     scores.update(direction_scores(
                         direction, inputs, outputs, reconstructed, real, extractor,
                         self._logits(self.classifier), self._logits(self.attribute_classifier),
-                        self.attribute_task(),
+                        self.attribute_task(), self.batch_size,
                     ))  # fmt: skip
         return scores
 

@@ -75,12 +75,16 @@ class ClassifierExtractor(Extractor):
                 f"data has {channels}: use a classifier trained on this dataset, or metrics=inception."
             )
 
-    def check_classes(self, num_classes: int) -> None:
+    def check_classes(
+        self,
+        num_classes: int,
+        needs: str = "conditional_accuracy needs a classifier trained on this dataset's labels",
+    ) -> None:
         classes = self.net.head[-1].out_features
         if classes != num_classes:
             raise ConfigError(
-                f"metrics.classifier ({self.weights.name}) tells {classes} classes apart, the data has "
-                f"{num_classes}: conditional_accuracy needs a classifier trained on this dataset's labels."
+                f"{self.key} ({self.weights.name}) tells {classes} classes apart, {num_classes} are needed: "
+                f"{needs}."
             )
 
     def prepare(self, images: Tensor) -> Tensor:

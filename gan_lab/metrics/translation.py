@@ -64,29 +64,36 @@ def direction_scores(
     domains: Callable[[Tensor], Tensor] | None = None,
     attributes: Callable[[Tensor], Tensor] | None = None,
     task: AttributeTask | None = None,
+    batch_size: int = 500,
 ) -> dict[str, float]:
     """The scores of one direction: `outputs` = G(`inputs`), `reconstructed` = F(G(inputs)), against the
     target domain's real test images' features `real_target`. `domains` and `attributes` map images to logits
     (domain classes; one logit per attribute)."""
     inputs, outputs, reconstructed = inputs.float(), outputs.float(), reconstructed.float()
-    fake = extractor(outputs.to(_device(extractor)))[0].cpu()
+    fake = batched(lambda x: extractor(x.to(_device(extractor)))[0], outputs, batch_size)
     kid, _ = kernel_distance(real_target, fake)
     scores = {
         f"fid_{extractor.name}": frechet_distance(real_target, fake),
         f"kid100_{extractor.name}": 100 * kid,
         "cycle_l1": (reconstructed - inputs).abs().mean().item(),
-        "psnr": peak_signal_noise_ratio(outputs, inputs, data_range=PIXEL_RANGE).item(),
+        # The mean of each image's PSNR (an identical image: inf), and of each image's SSIM.
+        "psnr": peak_signal_noise_ratio(outputs, inputs, data_range=PIXEL_RANGE, dim=(1, 2, 3)).item(),
         "ssim": structural_similarity_index_measure(outputs, inputs, data_range=PIXEL_RANGE).item(),
     }
     if domains is not None:
-        read = domains(outputs).argmax(1).cpu()
+        read = batched(domains, outputs, batch_size).argmax(1)
         scores["domain_accuracy"] = (read == TARGET_DOMAIN[direction]).float().mean().item()
     if attributes is not None and task is not None:
-        before, after = (attributes(x).cpu() > 0 for x in (inputs, outputs))
+        before, after = (batched(attributes, x, batch_size) > 0 for x in (inputs, outputs))
         scores["attribute_flip"] = (after[:, task.column] == task.target(direction)).float().mean().item()
         others = [c for c in range(before.shape[1]) if c != task.column]
         scores["attribute_agreement"] = (before[:, others] == after[:, others]).float().mean().item()
     return {f"{name}_{direction}": value for name, value in scores.items()}
+
+
+def batched(read: Callable[[Tensor], Tensor], images: Tensor, batch_size: int) -> Tensor:
+    """`read` of `images`, `batch_size` at a time, on the CPU."""
+    return torch.cat([read(part).cpu() for part in images.split(batch_size)])
 
 
 def _device(module: torch.nn.Module) -> torch.device:
@@ -131,7 +138,7 @@ class NearestNeighbour:
 
     def _features(self, images: Tensor) -> Tensor:
         device = _device(self.extractor)
-        return torch.cat([self.extractor(part.to(device))[0].cpu() for part in images.split(self.batch_size)])
+        return batched(lambda x: self.extractor(x.to(device))[0], images, self.batch_size)
 
     def translate(self, images: Tensor, direction: str) -> Tensor:
         nearest = torch.cdist(self._features(images), self.features[direction]).argmin(1)

@@ -6,9 +6,11 @@ A *system* is the LightningModule of one family of training (the latent GAN, the
 
 - `networks`: its named networks (`generator`, `discriminator`, ...), the ones its optimizers train;
 - `sample(n, seed, labels=...)`: samples in the data's shape (EMA weights when the run has them);
-- `visuals()`: what a sample grid shows;
+- `visuals()`: what a sample grid shows, and `shows_visuals`: whether there is any;
 - `num_classes`: how many labels its samples can be asked for (0: none);
-- `generative`: whether it makes samples at all (the classifier does not).
+- `generative`: whether it makes samples from noise (the classifier and translation do not);
+- `translates` and `translate(images, direction)`: a translation system's two mappings;
+- `sample_held(n, seed, held)`: a video generator's clips sharing their content or their motion.
 
 Logging cadence and the last-step stop live in the `StepBookkeeping` callback: a `training_step` returns its
 scalars and does nothing else with them.
@@ -225,13 +227,8 @@ class System(pl.LightningModule):
         # The networks run outside DDP's forward, so DDP never broadcasts their buffers: each rank's
         # batch-norm statistics would follow its own batches. Rank zero's go to all, as DDP would do.
         if self.trainer.world_size > 1 and torch.distributed.is_initialized():
-            for buffer in self.shared_buffers():
+            for buffer in self.buffers():
                 torch.distributed.broadcast(buffer, src=0)
-
-    def shared_buffers(self) -> Iterator[Tensor]:
-        """The buffers every rank holds the same (batch-norm statistics, fixed noise): all of them, unless a
-        system keeps some per rank."""
-        return self.buffers()
 
     def on_before_optimizer_step(self, optimizer: Optimizer) -> None:
         # Clip here rather than in training_step: under 16-mixed, Lightning has unscaled the gradients by now.

@@ -7,7 +7,7 @@ of a generator's target domain is left alone (identity L1, weight `lambda_identi
 learns from real images of its domain against generated ones drawn through a pool of past fakes.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -31,7 +31,8 @@ class CycleGAN(System):
 
     `training_step` runs three phases, as CycleGAN's code does: G main (both generators, one loss), D_A main,
     D_B main (each on real images against pooled fakes). The sample grids translate `num_samples` fixed test
-    images of each domain there and back.
+    images of each domain there and back. Under DDP the pools are buffers that DDP broadcasts from rank zero
+    at each step, so every rank draws from rank zero's pool.
     """
 
     shows_visuals = True
@@ -162,12 +163,21 @@ class CycleGAN(System):
     # --- hooks -----------------------------------------------------------------------------------------
 
     def setup(self, stage: str) -> None:
-        datamodule = self.trainer.datamodule if self.trainer is not None else None
-        if datamodule is not None and not hasattr(datamodule, "fixed_inputs"):
+        if self.trainer is None:
+            return
+        datamodule = self.trainer.datamodule
+        if not getattr(datamodule, "yields_pairs", False):
             raise ConfigError(
-                f"system=cyclegan translates between two domains; dataset {datamodule.name} is one. "
-                "Use dataset=unpaired (with dataset.domain_a and dataset.domain_b), or an experiment "
-                "such as experiment=cyclegan_smiling."
+                f"system=cyclegan translates between two domains; dataset {datamodule.name} gives no (A, B) "
+                "batches. Use dataset=unpaired (with dataset.domain_a and dataset.domain_b), or an "
+                "experiment such as experiment=cyclegan_smiling."
+            )
+        if "16" in str(self.trainer.precision) and "bf16" not in str(self.trainer.precision):
+            # One scaled backward serves both generators' steps, and the gradient scaler updates its scale
+            # after each step: the second generator would be unscaled by the wrong factor.
+            raise ConfigError(
+                f"trainer.precision={self.trainer.precision} cannot train system=cyclegan: both generators "
+                "step on one scaled loss. Use bf16-mixed (no loss scaling) or 32."
             )
 
     def on_train_start(self) -> None:
@@ -177,11 +187,6 @@ class CycleGAN(System):
             count = len(fixed_a)
             self.fixed_a[:count], self.fixed_b[:count] = fixed_a, fixed_b
             self.fixed_count.fill_(count)
-
-    def shared_buffers(self) -> Iterator[Tensor]:
-        # Each rank pools its own fakes (as each process of CycleGAN's code does); the rest is shared.
-        pooled = {id(b) for pool in (self.pool_a, self.pool_b) for b in pool.buffers()}
-        return (buffer for buffer in self.buffers() if id(buffer) not in pooled)
 
     # --- the protocol ----------------------------------------------------------------------------------
 
