@@ -12,6 +12,7 @@ from gan_lab.data.images import image_transform
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import Evaluator
 from gan_lab.metrics.features import INCEPTION_URL
+from gan_lab.training.callbacks import Evaluation
 from gan_lab.systems import load_system, read_checkpoint
 
 EVAL = [
@@ -232,3 +233,12 @@ def test_the_initial_source_rebuilds_the_generator_its_run_started_from(tmp_path
     trained = load_system(checkpoint, cfg, datamodule.data_shape).networks["generator"].state_dict()
     assert all(torch.equal(started[k], initial[k]) for k in started)
     assert not all(torch.equal(started[k], trained[k]) for k in started)
+
+
+def test_a_checkpoint_between_evaluations_keeps_the_training_time_since_the_last_one(tmp_path):
+    clock = Evaluation(evaluator=None, every=1000, total_steps=3000, dirpath=tmp_path, best=None)
+    clock.train_time_s = 100.0  # as of the last evaluation
+    clock._clock -= 5.0  # five seconds of training since: a signal now writes last.ckpt
+    resumed = Evaluation(evaluator=None, every=1000, total_steps=3000, dirpath=tmp_path, best=None)
+    resumed.load_state_dict(clock.state_dict())
+    assert 105.0 <= resumed.train_time_s < 106.0

@@ -169,7 +169,10 @@ class Evaluation(Callback):
         return value < self.best_value if lower_is_better(self.best) else value > self.best_value
 
     def state_dict(self) -> dict:
-        return {"history": self.history, "best_value": self.best_value, "train_time_s": self.train_time_s}
+        # The clock as of this checkpoint, not of the last evaluation: a run stopped between evaluations
+        # (a signal, checkpoint.every) resumes with the training time it had.
+        train_time_s = self.train_time_s + time.perf_counter() - self._clock
+        return {"history": self.history, "best_value": self.best_value, "train_time_s": train_time_s}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.history, self.best_value = state_dict["history"], state_dict["best_value"]
