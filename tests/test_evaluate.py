@@ -12,8 +12,8 @@ from gan_lab.data.images import image_transform
 from gan_lab.errors import ConfigError
 from gan_lab.metrics import Evaluator
 from gan_lab.metrics.features import INCEPTION_URL
-from gan_lab.training.callbacks import Evaluation
 from gan_lab.systems import load_system, read_checkpoint
+from gan_lab.training.callbacks import Evaluation
 
 EVAL = [
     "system.lr_decay=constant",  # a 4-step and a 6-step run share their first steps only at a constant rate
