@@ -21,9 +21,9 @@ from gan_lab.data.images import image_transform, list_images
 from gan_lab.errors import ConfigError, DataError, reported_as_one_line
 from gan_lab.paths import config_dir
 from gan_lab.systems import load_system, pick_device, read_checkpoint, steps_of
+from gan_lab.systems.translation import DIRECTIONS
 from gan_lab.viz.grids import save_samples
 
-DIRECTIONS = {"a2b": "a", "b2a": "b"}  # direction -> the domain its inputs come from
 PAIRS_SHOWN = 32  # inputs (with their translations) in pairs.png
 
 
@@ -44,7 +44,7 @@ def translate(cfg: DictConfig) -> Path:
     if one_file and out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp", ".bmp"):
         raise ConfigError(f"out={cfg.out!r}: name the image to write, e.g. out=translated.png.")
     if str(cfg.image) == "dataset":
-        images = datamodule.domain(DIRECTIONS[cfg.direction]).load("test")
+        images = datamodule.domain(cfg.direction[0]).load("test")  # a2b: A's test split
         inputs, names = torch.stack([images[i][0] for i in range(len(images))]), None
     else:
         files = _image_files(image)

@@ -27,7 +27,7 @@ from gan_lab.metrics.modes import mixture_modes, stacked_mnist_modes
 from gan_lab.metrics.scores import IMAGE_METRICS, image_metric_names, image_scores
 from gan_lab.metrics.translation import DIRECTIONS as TRANSLATION_DIRECTIONS
 from gan_lab.metrics.translation import LOWER_IS_BETTER as TRANSLATION_LOWER_IS_BETTER
-from gan_lab.metrics.translation import AttributeTask, direction_scores, translation_metric_names
+from gan_lab.metrics.translation import AttributeTask, batched, direction_scores, translation_metric_names
 from gan_lab.metrics.video import LOWER_IS_BETTER as VIDEO_LOWER_IS_BETTER
 from gan_lab.metrics.video import VIDEO_OUTPUTS, ClipSummary, summarize, video_scores
 from gan_lab.paths import cache_dir
@@ -246,9 +246,9 @@ class Evaluator:
         key = f"{extractor.name}/{which}"
         if key not in self._real:
             device = next(extractor.parameters()).device
-            images = self.test_images(which).split(self.batch_size)
             with torch.inference_mode():
-                self._real[key] = torch.cat([extractor(part.to(device))[0].cpu() for part in images])
+                read = lambda images: extractor(images.to(device))[0]  # noqa: E731
+                self._real[key] = batched(read, self.test_images(which), self.batch_size)
         return self._real[key]
 
     def attribute_task(self) -> AttributeTask | None:

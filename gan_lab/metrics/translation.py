@@ -24,8 +24,8 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from gan_lab.metrics.features import Extractor
 from gan_lab.metrics.scores import frechet_distance, kernel_distance
+from gan_lab.systems.translation import DIRECTIONS
 
-DIRECTIONS = ("a2b", "b2a")
 TARGET_DOMAIN = {"a2b": 1, "b2a": 0}  # the domain classifier's class of each direction's target
 BASELINES = ("identity", "histogram", "nearest")
 LOWER_IS_BETTER = ("cycle_l1",)
