@@ -4,6 +4,7 @@ training, exact resume, DDP, and `python -m gan_lab.translate`."""
 import json
 import re
 
+import numpy as np
 import pytest
 import torch
 from conftest import TINY, assert_same_state, cli, compose_run, train, write_images
@@ -15,6 +16,7 @@ from gan_lab.errors import ConfigError, DataError
 from gan_lab.metrics.translation import AttributeTask, HistogramMatching, NearestNeighbour, direction_scores
 from gan_lab.nets.translation import PatchDiscriminator, ResnetGenerator, cyclegan
 from gan_lab.objectives import ImagePool, LeastSquares, cycle_loss, identity_loss
+from gan_lab.systems import load_system, read_checkpoint
 from gan_lab.systems.base import lr_factor
 from gan_lab.training.run import build
 
@@ -94,11 +96,12 @@ def test_lr_is_constant_then_falls_linearly_to_zero_over_the_second_half():
 
 
 def test_a_run_sets_every_optimizer_on_the_schedule(tmp_path, faces):
-    # 4 steps, decay from step 2: the 4th step (steps_done=3) runs at 1 - (3 - 2) / (4 - 2) = 0.5.
-    train(cyclegan_run(faces, "train.steps=4"), tmp_path / "run")
+    # 8 steps, decay from step 4: the 8th step (steps_done=7) runs at 1 - (7 - 4) / (8 - 4) = 0.25 of 2e-4
+    # (a cosine from step 4 would give 0.15, a linear decay from step 0 0.125).
+    train(cyclegan_run(faces, "train.steps=8", "samples.every=null"), tmp_path / "run")
     checkpoint = torch.load(tmp_path / "run/checkpoints/last.ckpt", map_location="cpu", weights_only=False)
     lrs = [group["lr"] for state in checkpoint["optimizer_states"] for group in state["param_groups"]]
-    assert lrs == pytest.approx([1e-4] * 4)
+    assert lrs == pytest.approx([5e-5] * 4)
 
 
 # --- networks --------------------------------------------------------------------------------------------
@@ -168,6 +171,31 @@ def test_an_image_folder_without_test_share_says_how_to_get_a_test_split(tmp_pat
         instantiate(cfg.dataset).fixed_inputs(2)
 
 
+def test_training_batches_are_mirrored_at_random_and_other_batches_never(tmp_path, faces):
+    from types import SimpleNamespace
+
+    cfg = compose_run(cyclegan_run(faces), tmp_path)
+    data = instantiate(cfg.dataset)
+    torch.manual_seed(0)
+    a, b = torch.randn(64, 3, 4, 4), torch.randn(64, 3, 4, 4)
+    data.trainer = SimpleNamespace(training=True)
+    shown_a, shown_b = data.on_after_batch_transfer([a, b], 0)
+    flipped = []
+    for shown, real in ((shown_a, a), (shown_b, b)):
+        same = (shown == real).flatten(1).all(1)
+        mirrored = (shown == real.flip(-1)).flatten(1).all(1)
+        assert (same | mirrored).all()  # each image whole, as it was or mirrored
+        assert 16 < int(mirrored.sum()) < 48  # p = 1/2 over 64 images
+        flipped.append(mirrored)
+    assert not torch.equal(*flipped)  # each domain's images drawn apart
+    images, labels = torch.randn(8, 3, 4, 4), torch.arange(8)
+    assert data.on_after_batch_transfer([images, labels], 0)[1] is labels  # labels are left alone
+    data.trainer = SimpleNamespace(training=False)  # evaluation and the grids' inputs: never mirrored
+    assert data.on_after_batch_transfer([a, b], 0)[0] is a
+    data.hflip, data.trainer = False, SimpleNamespace(training=True)
+    assert data.on_after_batch_transfer([a, b], 0)[0] is a
+
+
 def test_the_attribute_filter_names_a_real_attribute(tmp_path, faces):
     cfg = compose_run(cyclegan_run(faces, "dataset.domain_a.attribute=Smilng"), tmp_path)
     with pytest.raises(ConfigError, match="Smilng is not a CelebA attribute"):
@@ -189,12 +217,35 @@ def test_resume_is_exact_with_the_pools_and_four_optimizers(tmp_path, faces):
     assert_same_state(tmp_path / "straight/checkpoints/last.ckpt", tmp_path / "resumed/checkpoints/last.ckpt")
 
 
+def test_resuming_with_another_pool_size_names_the_setting(tmp_path, faces):
+    base = cyclegan_run(faces, "train.steps=2", "samples.every=null")
+    train(base, tmp_path / "first")
+    resume = [*base, "train.steps=4", f"ckpt_path={tmp_path / 'first/checkpoints/last.ckpt'}"]
+    with pytest.raises(ConfigError, match=r"system.pool_size=3 there, 5 here"):
+        train([*resume, "system.pool_size=5"], tmp_path / "second")
+
+
 def test_sample_grid_shows_six_rows_of_the_fixed_test_images(tmp_path, faces):
     out = tmp_path / "run"
     train(cyclegan_run(faces), out)
     grid = Image.open(out / "samples/step_000003.png")
     # 4 columns and 6 rows of 32 px images with 2 px padding
     assert grid.size == (4 * 34 + 2, 6 * 34 + 2)
+
+
+def test_visuals_translate_the_fixed_images_there_and_back(tmp_path, faces):
+    cfg = compose_run(cyclegan_run(faces), tmp_path)
+    system = build(cfg, instantiate(cfg.dataset)).eval()
+    torch.manual_seed(3)
+    a, b = torch.rand(4, 3, 32, 32) * 2 - 1, torch.rand(4, 3, 32, 32) * 2 - 1
+    system.fixed_a.copy_(a), system.fixed_b.copy_(b), system.fixed_count.fill_(4)
+    rows = system.visuals().samples.view(6, 4, 3, 32, 32)
+    with torch.no_grad():
+        g_ab, g_ba = system.generator_ab, system.generator_ba
+        expected = [a, g_ab(a), g_ba(g_ab(a)), b, g_ba(b), g_ab(g_ba(b))]
+    for row, want in zip(rows, expected, strict=True):
+        torch.testing.assert_close(row, want)
+    assert not torch.allclose(rows[1], rows[4])  # the two generators differ
 
 
 def test_ddp_on_cpu_trains_and_saves(tmp_path, faces):
@@ -211,7 +262,8 @@ def test_ddp_on_cpu_trains_and_saves(tmp_path, faces):
 def translation_run(tmp_path_factory, faces):
     out = tmp_path_factory.mktemp("cyclegan")
     cfg = cyclegan_run(faces, "train.steps=2", "samples.every=null")
-    cli([*cfg, f"hydra.run.dir={out}"], out)
+    done = cli([*cfg, f"hydra.run.dir={out}"], out)
+    assert done.returncode == 0, done.stderr[-2000:]
     return out / "checkpoints/last.ckpt"
 
 
@@ -222,16 +274,20 @@ def test_translate_writes_the_test_split_a_folder_and_a_file(tmp_path, translati
     written = sorted(p.name for p in (tmp_path / "split").iterdir())
     assert "pairs.png" in written and "000000.png" in written
     folder = write_images(tmp_path / "mine", n=3, size=(32, 32), ext="png")
+    write_images(folder / "more", n=1, size=(32, 32), ext="png")  # more/0000.png: same name, other folder
     done = cli([f"ckpt={translation_run}", f"image={folder}", "direction=b2a", f"out={tmp_path / 'out'}"],
                tmp_path, module="gan_lab.translate")  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "0000.png",
-        "0001.png",
-        "0002.png",
-        "pairs.png",
-    ]
-    assert Image.open(tmp_path / "out/0000.png").size == (32, 32)
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert written == ["0000.png", "0001.png", "0002.png", "more/0000.png", "pairs.png"]
+    # What G_BA (not G_AB) makes of the image, to the 8 bits of a PNG.
+    checkpoint, run = read_checkpoint(translation_run)
+    system = load_system(checkpoint, run, (3, 32, 32))
+    source = torch.from_numpy(np.asarray(Image.open(folder / "0001.png"))).permute(2, 0, 1) / 127.5 - 1
+    want = system.translate(source[None].float(), "b2a")[0]
+    got = torch.from_numpy(np.asarray(Image.open(tmp_path / "out/0001.png"))).permute(2, 0, 1) / 127.5 - 1
+    assert (got - want).abs().max() < 0.01
+    assert (got - system.translate(source[None].float(), "a2b")[0]).abs().max() > 0.05
     big = faces / "0000.jpg"  # 64 px: resized to the run's 32 px on request
     done = cli([f"ckpt={translation_run}", f"image={big}", f"out={tmp_path / 'one.png'}", "resize=true"],
                tmp_path, module="gan_lab.translate")  # fmt: skip

@@ -1,11 +1,12 @@
 """`python -m gan_lab.translate ckpt=PATH image=PATH|dataset direction=a2b|b2a out=PATH`: images of one
 domain translated into the other by a translation run's generator (system=cyclegan).
 
-`image` is one image file (OUT is the PNG to write), a folder of images (OUT is a folder: one PNG per
-image, same names) or `dataset`: the test split of the run's source domain (OUT a folder of 000000.png, ...).
-A folder or the test split also gets OUT/pairs.png: the first inputs above their translations. Images must
-have the run's channels and size, unless `resize=true` converts, resizes and centre-crops them as training
-did. Everything is checked before the first image is translated.
+`image` is one image file (OUT is the image to write: .png, .jpg, .webp or .bmp), a folder of images (OUT
+is a folder: one PNG per image, at the image's path inside the folder) or `dataset`: the test split of the
+run's source domain (OUT a folder of 000000.png, ...). A folder or the test split also gets OUT/pairs.png:
+the first inputs above their translations. Images must have the run's channels and size, unless
+`resize=true` converts, resizes and centre-crops them as training did. Everything is checked before the
+first image is translated.
 """
 
 from pathlib import Path
@@ -49,7 +50,7 @@ def translate(cfg: DictConfig) -> Path:
     else:
         files = _image_files(image)
         inputs = torch.stack([_read(f, datamodule.data_shape, cfg.resize) for f in files])
-        names = [f.stem for f in files]
+        names = [f.relative_to(image).with_suffix(".png") for f in files] if image.is_dir() else None
     outputs = system.translate(inputs, cfg.direction)
     images = f"{len(inputs)} image{'s' if len(inputs) != 1 else ''}"
     what = f"{images} translated {cfg.direction} by {cfg.ckpt} (step {steps_of(checkpoint)})"
@@ -60,8 +61,9 @@ def translate(cfg: DictConfig) -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(outputs):
-        name = f"{names[i]}.png" if names else f"{i:06d}.png"
-        save_image(image, out / name, normalize=True, value_range=(-1, 1))
+        path = out / (names[i] if names else f"{i:06d}.png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(image, path, normalize=True, value_range=(-1, 1))
     save_pairs(inputs[:PAIRS_SHOWN], outputs[:PAIRS_SHOWN], out / "pairs.png")
     print(f"{what} written to {out} (inputs above translations: {out / 'pairs.png'})")
     return out

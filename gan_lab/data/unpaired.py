@@ -14,6 +14,12 @@ def _items(dataset: Dataset, indices: list[int]) -> list:
     return getitems(indices) if getitems is not None else [dataset[i] for i in indices]
 
 
+def mirrored_at_random(images: Tensor) -> Tensor:
+    """`images` (N, C, H, W), each flipped left to right with probability 1/2."""
+    flip = torch.rand(len(images), device=images.device) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
+
+
 class Unpaired(Dataset):
     """Item i: (image i mod |A| of `a`, image i mod |B| of `b`), labels dropped; as long as the larger domain.
     The pairs are fixed and the sampler shuffles their order: each discriminator sees its own domain in a
@@ -41,6 +47,11 @@ class UnpairedDataModule(DataModule):
 
     `yields_pairs`: its batches are (A images, B images), what a translation system trains on.
 
+    `hflip`: each training image is mirrored left to right with probability 1/2 (CycleGAN's default
+    augmentation; its random crop is left out, as the images are already cropped to size). The flips are
+    drawn on the batch's device in the training process, from the RNG that checkpoints save, so a resumed run
+    draws the flips it would have drawn.
+
     Each domain's test split is held out of its training images: MNIST-style datasets have one, an image
     folder makes one with its `test_share` (CelebA by identity). `fixed_inputs` are the first test images of
     each domain: the inputs of the sample grids.
@@ -56,10 +67,12 @@ class UnpairedDataModule(DataModule):
         num_workers: int | None,
         seed: int = 0,
         val_size: int = 0,
+        hflip: bool = True,
     ) -> None:
         # The training split is a pair of datasets, not (images, labels): it is never stored on the device.
         super().__init__(None, batch_size, num_workers, val_size=val_size, seed=seed, on_device=False)
         self.domain_a, self.domain_b = domain_a, domain_b
+        self.hflip = hflip
         if domain_a.data_shape != domain_b.data_shape or len(domain_a.data_shape) != 3:
             raise ConfigError(
                 f"dataset=unpaired: domain A ({domain_a.name}) gives {tuple(domain_a.data_shape)} and domain "
@@ -77,6 +90,11 @@ class UnpairedDataModule(DataModule):
 
     def load(self, split: str) -> Dataset:
         return Unpaired(self.domain_a.load(split), self.domain_b.load(split))
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        if self.hflip and self.trainer is not None and self.trainer.training:
+            batch = type(batch)(mirrored_at_random(x) if x.dim() == 4 else x for x in batch)
+        return batch
 
     def domain(self, which: str) -> DataModule:
         """Domain `a` or `b`."""

@@ -31,8 +31,9 @@ class CycleGAN(System):
 
     `training_step` runs three phases, as CycleGAN's code does: G main (both generators, one loss), D_A main,
     D_B main (each on real images against pooled fakes). The sample grids translate `num_samples` fixed test
-    images of each domain there and back. Under DDP the pools are buffers that DDP broadcasts from rank zero
-    at each step, so every rank draws from rank zero's pool.
+    images of each domain there and back. Under DDP the pools are buffers, which the base class copies from
+    rank zero to every rank after each step (as it does batch-norm statistics): every rank draws from rank
+    zero's pool, so the other ranks' fakes are shown to D once and not kept.
     """
 
     shows_visuals = True
@@ -62,6 +63,10 @@ class CycleGAN(System):
                            ("adversarial_weight", adversarial_weight), ("pool_size", pool_size)):  # fmt: skip
             if value < 0:
                 raise ConfigError(f"system.{key}={value}: use a weight (or size) of 0 or more.")
+        if num_samples < 1:
+            raise ConfigError(
+                f"system.num_samples={num_samples}: the grids need at least 1 test image (samples.num)."
+            )
         optimizers = optimizers_per_network(optimizers, NETWORKS)
         super().__init__(optimizers, seed, grad_clip, channels_last, lr_decay, lr_decay_steps, lr_decay_from)
         built = nets(data_shape=tuple(data_shape), num_classes=None)  # unconditional
