@@ -5,7 +5,8 @@ import torch
 from conftest import PROGRESS, TINY, compose_run, shared, train
 from hydra.utils import instantiate
 
-from gan_lab.objectives import R1
+from gan_lab.nets.metz import metz_small
+from gan_lab.objectives import R1, split_logits
 from gan_lab.systems import Classifier, load_system, read_checkpoint
 from gan_lab.training.run import build
 
@@ -35,7 +36,7 @@ def test_augmentation_reaches_every_discriminator_input_through_one_place(faces,
     system.augment = lambda x: seen.append(x.shape) or augment(x)
     fake = system.generator(torch.randn(8, system.nz))
     system.discriminator_loss(real, None)  # D main: real and fake
-    system.generator_loss(8)  # G main: fake
+    system.generator_loss(real, None)  # G main: fake
     assert len(seen) == 3
     # the penalty's closure goes through the same place
     R1()(lambda x: system.discriminate(x, None), real, fake)
@@ -43,10 +44,32 @@ def test_augmentation_reaches_every_discriminator_input_through_one_place(faces,
 
 
 def test_the_generator_learns_through_diffaugment(faces, tmp_path):
-    system, _ = one_step_system(faces, tmp_path, ["augment=diffaugment"])
-    system.generator_loss(8).backward()
+    system, (real, _) = one_step_system(faces, tmp_path, ["augment=diffaugment"])
+    system.generator_loss(real, None).backward()
     grads = [p.grad for p in system.generator.parameters()]
     assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_joint_batches_show_d_one_batch_of_real_and_fake_in_each_phase(faces, tmp_path):
+    system, (real, _) = one_step_system(faces, tmp_path, ["system.joint_batches=true"])
+    seen = []
+    system.discriminator.register_forward_pre_hook(lambda _, inputs: seen.append(len(inputs[0])))
+    loss_d, real_logits, fake_logits, _, _ = system.discriminator_loss(real, None)
+    system.generator_loss(real, None).backward()
+    assert seen == [16, 16] and real_logits.shape == fake_logits.shape == (8,)
+    assert all(p.grad is not None for p in system.generator.parameters())
+
+
+def test_joint_batches_let_a_batchnorm_discriminator_see_the_fakes_contrast():
+    # Metz et al.'s D normalizes its first layer: called on the fakes alone it cannot tell them from the
+    # same fakes at a third of the contrast; called on reals and fakes together it can.
+    nets = metz_small(data_shape=(3, 28, 28), d_width=4)
+    real, fake = torch.rand(16, 3, 28, 28) * 2 - 1, torch.rand(16, 3, 28, 28) * 2 - 1
+    d = nets.discriminator.train()
+    assert torch.allclose(d(fake, None), d(0.3 * fake, None), atol=5e-3)
+    joint = split_logits(d(torch.cat([real, fake]), None), 16)[1]
+    shifted = split_logits(d(torch.cat([real, 0.3 * fake]), None), 16)[1]
+    assert (joint - shifted).abs().max() > 5e-2
 
 
 @pytest.fixture(scope="module")

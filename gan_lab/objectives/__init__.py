@@ -11,6 +11,7 @@ from gan_lab.objectives.adversarial import (
     Logits,
     NonSaturating,
     Wasserstein,
+    split_logits,
 )
 from gan_lab.objectives.diffaugment import DiffAugment
 from gan_lab.objectives.penalties import R1, R2, GradientPenalty, Penalty
@@ -31,4 +32,5 @@ __all__ = [
     "Wasserstein",
     "cycle_loss",
     "identity_loss",
+    "split_logits",
 ]

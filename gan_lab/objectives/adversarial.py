@@ -27,6 +27,16 @@ def heads(logits: Logits) -> list[Tensor]:
     return found
 
 
+def split_logits(logits: Logits, n: int) -> tuple[Logits, Logits]:
+    """Logits of a batch made of two batches (the first `n` samples, then the rest), as the two batches'
+    logits, in the container D returned them in."""
+    if isinstance(logits, Tensor):
+        return logits[:n], logits[n:]
+    if isinstance(logits, Mapping):
+        return {k: v[:n] for k, v in logits.items()}, {k: v[n:] for k, v in logits.items()}
+    return [head[:n] for head in logits], [head[n:] for head in logits]
+
+
 def _summed(loss: Callable[[Tensor], Tensor], logits: Logits) -> Tensor:
     """`loss` on each head (in float32), summed over heads. One head is returned as is, with no `0 +`."""
     terms = [loss(head.float()) for head in heads(logits)]

@@ -3,6 +3,12 @@
 A conditional pair (`num_classes` > 0) sees each real batch with its labels, and fakes are drawn for labels
 sampled uniformly. The recipe pieces are optional objects: a `penalty` on D (R1, R2, WGAN-GP, lazy every k
 steps), `augment` on every D input (DiffAugment), and an `ema` of G that sampling uses.
+
+`joint_batches` is a training-procedure choice for a D with BatchNorm: D sees each step's real and fake
+samples in one call, so its BatchNorm normalizes both with the same statistics. Called once per batch (the
+default, as in DCGAN's and PacGAN's code), a BatchNorm right after D's first layer removes each batch's own
+scale (and, but for the zero-padded borders, its offset): D cannot see that the fakes have too little
+contrast, and G learns intensity only through the images' shapes.
 """
 
 from collections.abc import Callable, Mapping
@@ -14,7 +20,7 @@ from torch.optim import Optimizer
 from gan_lab.errors import ConfigError
 from gan_lab.nets import GANNets
 from gan_lab.nets.ema import EMA
-from gan_lab.objectives import AdversarialLoss, Logits, Penalty
+from gan_lab.objectives import AdversarialLoss, Logits, Penalty, split_logits
 from gan_lab.systems.generator import GeneratorSystem
 
 
@@ -43,6 +49,7 @@ class LatentGAN(GeneratorSystem):
         channels_last: bool = False,
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
+        joint_batches: bool = False,
     ) -> None:
         if not (isinstance(n_critic, int) and n_critic >= 1):
             raise ConfigError(f"system.n_critic={n_critic} cannot work: use an integer >= 1.")
@@ -51,6 +58,7 @@ class LatentGAN(GeneratorSystem):
                          num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
         self.discriminator = built.discriminator
         self.loss, self.n_critic, self.penalty, self.augment = loss, n_critic, penalty, augment
+        self.joint_batches = joint_batches
 
     @property
     def networks(self) -> dict[str, nn.Module]:
@@ -77,7 +85,7 @@ class LatentGAN(GeneratorSystem):
 
         with self.training_only(optimizers["generator"]):
             # G main: G learns to fool D, loss.generator(D(G(z))).
-            loss_g = self.generator_loss(len(real))
+            loss_g = self.generator_loss(real, labels)
             self.update(optimizers["generator"], loss_g)
 
         # EMA: the averaged generator follows the trained one.
@@ -98,10 +106,19 @@ class LatentGAN(GeneratorSystem):
         """D(x, y): the one place D is called, so that augmentation reaches every D input, real and fake."""
         return self.discriminator(self.augment(x) if self.augment is not None else x, y)
 
+    def discriminate_pair(
+        self, real: Tensor, labels: Tensor | None, fake: Tensor, fake_y: Tensor | None
+    ) -> tuple[Logits, Logits]:
+        """D's logits for a real and a fake batch: one call on both together with `joint_batches`."""
+        if not self.joint_batches:
+            return self.discriminate(real, labels), self.discriminate(fake, fake_y)
+        y = None if labels is None else torch.cat([labels, fake_y])
+        return split_logits(self.discriminate(torch.cat([real, fake]), y), len(real))
+
     def discriminator_loss(self, real: Tensor, labels: Tensor | None):
         with torch.no_grad():
             fake, y = self.fakes(len(real))
-        real_logits, fake_logits = self.discriminate(real, labels), self.discriminate(fake, y)
+        real_logits, fake_logits = self.discriminate_pair(real, labels, fake, y)
         return self.loss.discriminator(real_logits, fake_logits), real_logits, fake_logits, fake, y
 
     def discriminator_penalty(
@@ -110,6 +127,9 @@ class LatentGAN(GeneratorSystem):
         # Interpolates (WGAN-GP) mix real and fake samples: they are scored with the real labels.
         return self.penalty(lambda x: self.discriminate(x, labels), real, fake)
 
-    def generator_loss(self, n: int) -> Tensor:
-        fake, y = self.fakes(n)
-        return self.loss.generator(self.discriminate(fake, y))
+    def generator_loss(self, real: Tensor, labels: Tensor | None) -> Tensor:
+        fake, y = self.fakes(len(real))
+        if not self.joint_batches:
+            return self.loss.generator(self.discriminate(fake, y))
+        # The reals are there only for D's batch statistics; G's loss reads the fakes' logits.
+        return self.loss.generator(self.discriminate_pair(real, labels, fake, y)[1])
