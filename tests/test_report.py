@@ -64,6 +64,14 @@ def test_the_report_groups_seeds_and_keeps_every_job(sweep, tmp_path, capsys):
     assert (tmp_path / "r/curves.png").stat().st_size > 0
 
 
+def test_a_key_one_job_did_not_override_reads_as_its_default(sweep, tmp_path):
+    cli([*RUN, "seed=0", "hydra.run.dir=plain"], tmp_path)
+    report([str(sweep / "0"), str(tmp_path / "plain"), "--out", str(tmp_path / "r"), "--metrics", "kl_modes"])
+    summary = (tmp_path / "r/report.md").read_text().split("## Every job")[0]
+    rows = [line for line in summary.splitlines() if line.startswith("| ") and "1/1" in line]
+    assert sorted(row.split(" | ")[0] for row in rows) == ["| (default)", "| 0.0002"]
+
+
 def test_one_run_folder_and_chosen_metrics(sweep, tmp_path):
     report([str(sweep / "2"), "--out", str(tmp_path / "r"), "--metrics", "kl_modes"])
     (row,) = list(csv.DictReader(open(tmp_path / "r/summary.csv")))

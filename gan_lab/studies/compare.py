@@ -160,6 +160,11 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
 
 
+def _setting(value: str) -> str:
+    """An override's value as the tables print it: a key a job did not override kept its config's default."""
+    return value if value != "" else "(default)"
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     """A Markdown table's lines."""
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
@@ -173,7 +178,7 @@ def markdown(
     keys = _setting_keys(jobs)
     settings = []
     for row in summary:
-        cells = [row[k] for k in keys] + [f"{row['finished']}/{row['trials']}"]
+        cells = [_setting(row[k]) for k in keys] + [f"{row['finished']}/{row['trials']}"]
         for m in metrics:
             mean, se, low, high = (row[f"{m}_{s}"] for s in ("mean", "se", "min", "max"))
             cells.append(f"{_number(mean)} ± {_number(se)} [{_number(low)}, {_number(high)}]")
@@ -182,7 +187,7 @@ def markdown(
     each = [
         [
             _relative(job.path, root),
-            *(job.overrides.get(k, "") for k in columns),
+            *(_setting(job.overrides.get(k, "")) for k in columns),
             job.steps or "–",
             job.status,
             *(_number(job.final.get(m, math.nan)) for m in metrics),
