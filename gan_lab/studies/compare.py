@@ -232,7 +232,7 @@ def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
             for job in jobs:
                 points = [(e[key] / unit, e[metric]) for e in job.history if metric in e]
                 if points:
-                    values = " ".join(_short(job.overrides.get(k, "")) for k in columns)
+                    values = " ".join(_short(_setting(job.overrides.get(k, ""))) for k in columns)
                     label = f"{job.path.name}: {values}" if values else job.path.name
                     ax.plot(*zip(*points, strict=True), marker=".", label=label)
             ax.set(xlabel=xlabel, title=metric)
