@@ -198,3 +198,23 @@ def test_the_cli_names_the_key_of_a_typo_in_an_experiment_file(tmp_path):
     assert result.returncode == 1
     assert "In 'experiment/mine'" in result.stderr and "full_key: train.stepz" in result.stderr
     assert not (tmp_path / "out").exists()  # Hydra stops before it makes the run folder
+
+
+@pytest.mark.parametrize("group", ["ema", "penalty", "augment", "logger"])
+def test_group_equals_null_names_the_off_switch_in_one_line(tmp_path, group):
+    # Hydra itself answers `ema=null` with a ValueError traceback.
+    result = cli([f"{group}=null", "hydra.run.dir=out"], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"gan_lab: error: {group}=null: a config group takes the name of one of its files in "
+        f"conf/{group}/; write {group}=none (or ~{group})."
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_none_turns_off_what_an_experiment_chose(tmp_path):
+    chosen = compose_run(["experiment=dcgan_anime", "penalty=r1", "augment=diffaugment"], tmp_path)
+    assert chosen.system.ema and chosen.system.penalty and chosen.system.augment
+    off = compose_run(["experiment=dcgan_anime", "ema=none", "penalty=none", "augment=none"], tmp_path)
+    assert off.system.ema is None and off.system.penalty is None and off.system.augment is None
+    assert off.system.nets == chosen.system.nets  # nothing else moved
