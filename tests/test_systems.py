@@ -60,6 +60,23 @@ def test_joint_batches_show_d_one_batch_of_real_and_fake_in_each_phase(faces, tm
     assert all(p.grad is not None for p in system.generator.parameters())
 
 
+def test_joint_batches_with_packing_give_each_batch_its_packed_logits(faces, tmp_path):
+    # A packed D returns one logit per group of 4: the 8 reals and 8 fakes are 2 logits each. Split by
+    # samples, the fakes got none and D's loss was NaN at step 1.
+    system, (real, _) = one_step_system(faces, tmp_path, ["system.joint_batches=true", "system.nets.pack=4"])
+    loss_d, real_logits, fake_logits, _, _ = system.discriminator_loss(real, None)
+    separate = [system.discriminate(real, None), system.discriminate(system.fakes(8)[0], None)]
+    assert real_logits.shape == fake_logits.shape == separate[0].shape == (2,)
+    assert torch.isfinite(loss_d) and torch.isfinite(system.generator_loss(real, None))
+
+
+def test_split_logits_halves_every_head_in_its_own_container():
+    a, b = torch.arange(6.0), torch.arange(6.0, 12.0)
+    assert [t.tolist() for t in split_logits([a, b])[1]] == [[3.0, 4.0, 5.0], [9.0, 10.0, 11.0]]
+    real, fake = split_logits({"x": a})
+    assert real["x"].tolist() == [0.0, 1.0, 2.0] and fake["x"].tolist() == [3.0, 4.0, 5.0]
+
+
 def test_joint_batches_let_a_batchnorm_discriminator_see_the_fakes_contrast():
     # Metz et al.'s D normalizes its first layer: called on the fakes alone it cannot tell them from the
     # same fakes at a third of the contrast; called on reals and fakes together it can.
@@ -67,8 +84,8 @@ def test_joint_batches_let_a_batchnorm_discriminator_see_the_fakes_contrast():
     real, fake = torch.rand(16, 3, 28, 28) * 2 - 1, torch.rand(16, 3, 28, 28) * 2 - 1
     d = nets.discriminator.train()
     assert torch.allclose(d(fake, None), d(0.3 * fake, None), atol=5e-3)
-    joint = split_logits(d(torch.cat([real, fake]), None), 16)[1]
-    shifted = split_logits(d(torch.cat([real, 0.3 * fake]), None), 16)[1]
+    joint = split_logits(d(torch.cat([real, fake]), None))[1]
+    shifted = split_logits(d(torch.cat([real, 0.3 * fake]), None))[1]
     assert (joint - shifted).abs().max() > 5e-2
 
 

@@ -27,9 +27,11 @@ def heads(logits: Logits) -> list[Tensor]:
     return found
 
 
-def split_logits(logits: Logits, n: int) -> tuple[Logits, Logits]:
-    """Logits of a batch made of two batches (the first `n` samples, then the rest), as the two batches'
-    logits, in the container D returned them in."""
+def split_logits(logits: Logits) -> tuple[Logits, Logits]:
+    """D's logits for a batch made of two equal batches (reals, then as many fakes), as each batch's logits,
+    in the container D returned them in. The split is counted in D's outputs, not in samples: a packed D
+    (PacGAN) gives one output per group of samples."""
+    n = len(heads(logits)[0]) // 2
     if isinstance(logits, Tensor):
         return logits[:n], logits[n:]
     if isinstance(logits, Mapping):

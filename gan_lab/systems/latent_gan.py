@@ -113,7 +113,7 @@ class LatentGAN(GeneratorSystem):
         if not self.joint_batches:
             return self.discriminate(real, labels), self.discriminate(fake, fake_y)
         y = None if labels is None else torch.cat([labels, fake_y])
-        return split_logits(self.discriminate(torch.cat([real, fake]), y), len(real))
+        return split_logits(self.discriminate(torch.cat([real, fake]), y))
 
     def discriminator_loss(self, real: Tensor, labels: Tensor | None):
         with torch.no_grad():

@@ -160,7 +160,9 @@ def diverged_for_good(diverged: Diverged, kept: str | None, rollbacks: int, out:
     then = f"resume ({resume_command(out)})" if kept else "run again"
     rollback = "" if rollbacks else ", or set train.on_divergence=rollback"
     return Diverged(
-        f"{diverged}{gave_up}. {where}Lower train.lr_g/train.lr_d and {then}{rollback}.", diverged.step
+        f"{diverged}{gave_up}. {where}Lower the learning rates (system.optimizers.<name>.lr) and "
+        f"{then}{rollback}.",
+        diverged.step,
     )
 
 

@@ -36,6 +36,7 @@ def test_divergence_stops_naming_step_and_loss_and_keeps_the_last_good_checkpoin
     assert "is not finite" in message or "loss/" in message  # names what went non-finite
     assert f"Last good checkpoint: {last} (step 2), untouched" in message
     assert "train.on_divergence=rollback" in message  # and the way out
+    assert "Lower the learning rates (system.optimizers.<name>.lr)" in message  # keys that exist
     assert last.read_bytes() == good
 
 
