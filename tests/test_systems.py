@@ -5,6 +5,7 @@ import torch
 from conftest import PROGRESS, TINY, compose_run, shared, train
 from hydra.utils import instantiate
 
+from gan_lab.errors import ConfigError
 from gan_lab.nets.metz import metz_small
 from gan_lab.objectives import R1, split_logits
 from gan_lab.systems import Classifier, load_system, read_checkpoint
@@ -68,6 +69,9 @@ def test_joint_batches_with_packing_give_each_batch_its_packed_logits(faces, tmp
     separate = [system.discriminate(real, None), system.discriminate(system.fakes(8)[0], None)]
     assert real_logits.shape == fake_logits.shape == separate[0].shape == (2,)
     assert torch.isfinite(loss_d) and torch.isfinite(system.generator_loss(real, None))
+    # 6 reals and 6 fakes in packs of 4: the middle pack would join both, silently.
+    with pytest.raises(ConfigError, match="a multiple of system.nets.pack"):
+        system.discriminator_loss(real[:6], None)
 
 
 def test_split_logits_halves_every_head_in_its_own_container():

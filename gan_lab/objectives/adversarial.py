@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from gan_lab.errors import ConfigError
+
 Logits = Tensor | Sequence[Tensor] | Mapping[str, Tensor]
 
 
@@ -31,7 +33,14 @@ def split_logits(logits: Logits) -> tuple[Logits, Logits]:
     """D's logits for a batch made of two equal batches (reals, then as many fakes), as each batch's logits,
     in the container D returned them in. The split is counted in D's outputs, not in samples: a packed D
     (PacGAN) gives one output per group of samples."""
-    n = len(heads(logits)[0]) // 2
+    total = len(heads(logits)[0])
+    if total % 2:
+        # Only a packed D gives an odd count for two equal batches: one of its groups joined reals and fakes.
+        raise ConfigError(
+            f"D scored two equal batches with {total} outputs: a pack joined real and fake samples. Set "
+            "dataset.batch_size to a multiple of system.nets.pack."
+        )
+    n = total // 2
     if isinstance(logits, Tensor):
         return logits[:n], logits[n:]
     if isinstance(logits, Mapping):
