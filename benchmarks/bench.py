@@ -1,7 +1,7 @@
 """`python benchmarks/bench.py`: training speed, gan_lab against a plain PyTorch loop (benchmarks/README.md).
 
 For each experiment of conf/bench.yaml and each switch (baseline, nchw, compile, bf16, on_device) it
-measures two paths on the same G, D, loss, optimizers, batch size and data:
+measures two paths on the same G, D, loss, optimizers, batch size and data, and on request a third:
 
 - `gan_lab`: `gan_lab.training.run.run` on conf/train.yaml composed as `python -m gan_lab experiment=...`
   would, so the Trainer, the callbacks, the progress bar, the CSV logger and the dataset's loading all run.
@@ -10,6 +10,9 @@ measures two paths on the same G, D, loss, optimizers, batch size and data:
   applied), and the whole training set already in memory on the device, indexed for random batches. Each
   step does the work of `LatentGAN.training_step` without penalty, augmentation or EMA: n_critic D updates
   on real + fake, then one G update, the other network frozen.
+- `peer` (`paths=[gan_lab,plain,peer]`, image folders only): the pipeline of pytorch/examples' dcgan/main.py,
+  rebuilt from its documented facts rather than its code: torchvision ImageFolder decoding every image every
+  epoch, 2 loader workers, fp32, NCHW, a Sigmoid on D with BCELoss. The switches do not apply to it.
 
 Each measurement runs in a fresh process (this script again, `--child JOB_FILE`), so that its peak RSS (and
 peak GPU memory) is its own, and the two paths take turns (A B, then B A in the next round) so that drift on
@@ -40,14 +43,14 @@ import hydra
 import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from gan_lab.errors import ConfigError
 from gan_lab.paths import config_dir
 
 log = logging.getLogger(__name__)
 
-PATHS = ("gan_lab", "plain")
+PATHS = ("gan_lab", "plain", "peer")  # every path there is; conf/bench.yaml `paths` picks
 SCRIPT = Path(__file__).resolve()  # a measuring process runs this file again: `python SCRIPT --child JOB`
 COMMAND = "python benchmarks/bench.py"
 
@@ -262,6 +265,105 @@ def measure_plain(cfg: DictConfig, warmup: int, steps: int, device: torch.device
     }
 
 
+def peer_transform(image_size: int):
+    """pytorch/examples dcgan's transform for image folders: resize, centre-crop, to [-1, 1]."""
+    from torchvision import transforms
+
+    return transforms.Compose([
+        transforms.Resize(image_size),
+        transforms.CenterCrop(image_size),
+        transforms.ToTensor(),
+        transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+    ])  # fmt: skip
+
+
+def peer_image_folder(root: str, work: Path) -> Path:
+    """ImageFolder reads one subfolder per class: a folder in `work` whose one class, `images`, links to
+    `root` (a flat folder of images, as the anime faces are)."""
+    if not Path(root).is_dir():
+        raise ConfigError(f"the peer path reads a folder of images; dataset.root={root} is not a folder.")
+    folder = work / "peer_image_folder"
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / "images"
+    if not link.exists():
+        link.symlink_to(Path(root).resolve(), target_is_directory=True)
+    return folder
+
+
+def measure_peer(cfg: DictConfig, warmup: int, steps: int, device: torch.device) -> dict[str, Any]:
+    """The pipeline of pytorch/examples' dcgan/main.py, from its documented facts: an ImageFolder decoded
+    every epoch by a shuffling DataLoader of `peer.workers` workers, fp32, NCHW, D + Sigmoid with BCELoss,
+    Adam 2e-4 (0.5, 0.999); per batch, D on real then on G's fakes (detached), then G on D of the same
+    fakes. Its G and D are gan_lab's DCGAN pair built from the config (that example's netG and netD layer
+    for layer at 64 px, the same initial weights as the other paths)."""
+    import pytorch_lightning as pl
+    from hydra.utils import instantiate
+    from torchvision import datasets
+
+    from gan_lab.training.run import build
+
+    if "root" not in cfg.dataset:
+        raise ConfigError("the peer path reads a folder of image files: use a dataset with a root folder.")
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    datamodule = instantiate(cfg.dataset)
+    system = build(cfg, datamodule)
+    generator = system.generator.to(device)
+    discriminator = torch.nn.Sequential(system.discriminator, torch.nn.Sigmoid()).to(device)
+    folder = peer_image_folder(cfg.dataset.root, Path(cfg.paths.output_dir))
+    images = datasets.ImageFolder(str(folder), transform=peer_transform(cfg.dataset.image_size))
+    loader = torch.utils.data.DataLoader(
+        images, batch_size=cfg.dataset.batch_size, shuffle=True, num_workers=cfg.peer_workers
+    )
+    criterion = torch.nn.BCELoss()
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+
+    def batches() -> Iterator[torch.Tensor]:
+        while True:  # epoch after epoch: the workers start again and decode every image again
+            for real, _ in loader:
+                yield real
+
+    stream = batches()
+
+    def step() -> int:
+        real = next(stream).to(device)
+        b = real.size(0)
+        discriminator.zero_grad()
+        label = torch.full((b,), 1.0, device=device)
+        criterion(discriminator(real).view(-1), label).backward()
+        fake = generator(torch.randn(b, system.nz, device=device))
+        label.fill_(0.0)
+        criterion(discriminator(fake.detach()).view(-1), label).backward()
+        opt_d.step()
+        generator.zero_grad()
+        label.fill_(1.0)
+        criterion(discriminator(fake).view(-1), label).backward()
+        opt_g.step()
+        return b
+
+    start = _nets(generator, system.discriminator)
+    t_start = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    wall, cpu, usage = time.perf_counter(), time.process_time(), _usage()
+    done = sum(step() for _ in range(steps))
+    _sync(device)
+    wall_end, cpu_end, usage_end = time.perf_counter(), time.process_time(), _usage()
+    return {
+        "images": done,
+        "seconds": wall_end - wall,
+        "cpu_seconds": cpu_end - cpu,
+        **_window_usage(usage, usage_end, steps),
+        "warmup_s": wall - t_start,
+        "start": start,
+        "end": _nets(generator, system.discriminator),
+    }
+
+
+MEASURES = {"gan_lab": measure_gan_lab, "plain": measure_plain, "peer": measure_peer}
+
+
 def measure(job: dict[str, Any], own_process: bool = True) -> dict[str, Any]:
     """One measurement (one path, one config, one switch), in this process. Peak RSS is the process's, so it
     is only reported from a process of its own."""
@@ -274,8 +376,10 @@ def measure(job: dict[str, Any], own_process: bool = True) -> dict[str, Any]:
     cfg = compose_train(
         [*job["overrides"], f"trainer.accelerator={accelerator}", f"paths.output_dir={job['out']}"]
     )
-    run = measure_gan_lab if job["path"] == "gan_lab" else measure_plain
-    result = run(cfg, job["warmup"], job["steps"], device)
+    if job["path"] == "peer":
+        with open_dict(cfg):
+            cfg.peer_workers = job.get("peer_workers", 2)
+    result = MEASURES[job["path"]](cfg, job["warmup"], job["steps"], device)
     result["images_per_sec"] = result["images"] / result["seconds"]
     result["images_per_cpu_sec"] = result["images"] / result["cpu_seconds"]
     # ru_maxrss is in KiB on Linux (bytes on macOS).
@@ -342,19 +446,20 @@ def _median(rows: list[dict], key: str) -> float | None:
 CLOCKS = {"wall": "images_per_sec", "cpu": "images_per_cpu_sec"}
 
 
-def _ratios(mine: list[dict], key: str) -> tuple[float, list[float]]:
-    """median(gan_lab) / median(plain), and each round's own ratio (its two runs were back to back)."""
-    ours, plain = (_median([r for r in mine if r["path"] == p], key) for p in PATHS)
+def _ratios(mine: list[dict], key: str, versus: str = "plain") -> tuple[float, list[float]]:
+    """median(gan_lab) / median(versus), and each round's own ratio (its runs were back to back)."""
+    ours, theirs = (_median([r for r in mine if r["path"] == p], key) for p in ("gan_lab", versus))
     rounds: dict[int, dict[str, float]] = {}
     for r in mine:
         rounds.setdefault(r["round"], {})[r["path"]] = r[key]
-    return ours / plain, [p["gan_lab"] / p["plain"] for p in rounds.values() if len(p) == 2]
+    return ours / theirs, [p["gan_lab"] / p[versus] for p in rounds.values() if {"gan_lab", versus} <= set(p)]
 
 
 def summarise(results: list[dict[str, Any]], clock: str = "wall") -> list[dict[str, Any]]:
-    """One row per (config, switch): each path's median img/s over rounds by `clock`, their ratio, the
-    spread of the per-round ratios (a guide to the noise), the ratio by the other clock, memory, and the
-    switch's effect on gan_lab's throughput (against the config's baseline)."""
+    """One row per (config, switch): each path's median img/s over rounds by `clock`, gan_lab's ratio to
+    the plain loop (and to the peer, when measured), the spread of the per-round ratios (a guide to the
+    noise), the ratio by the other clock, memory, and the switch's effect on gan_lab's throughput (against
+    the config's baseline)."""
     if clock not in CLOCKS:
         raise ConfigError(f"clock={clock!r} cannot work: use wall or cpu.")
     key, other = CLOCKS[clock], CLOCKS["cpu" if clock == "wall" else "wall"]
@@ -368,6 +473,9 @@ def summarise(results: list[dict[str, Any]], clock: str = "wall") -> list[dict[s
             row[f"{p}_img_s"] = _median(by_path[p], key)
         row.update(ratio=ratio, ratio_min=min(per_round), ratio_max=max(per_round))
         row["ratio_other_clock"] = _ratios(mine, other)[0]
+        if by_path["peer"]:
+            ratio, per_round = _ratios(mine, key, "peer")
+            row.update(ratio_peer=ratio, ratio_peer_min=min(per_round), ratio_peer_max=max(per_round))
         for p in PATHS:
             row[f"{p}_rss_mib"] = _median(by_path[p], "peak_rss_mib")
             row[f"{p}_gpu_mib"] = _median(by_path[p], "peak_gpu_mib")
@@ -384,17 +492,22 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The summary as Markdown: throughput and ratio by the run's clock, then memory and warm-up."""
+    """The summary as Markdown: throughput and ratios by the run's clock, then memory and warm-up."""
     gpu = any(r["gan_lab_gpu_mib"] is not None for r in rows)
+    peer = any(r.get("ratio_peer") is not None for r in rows)
+    paths = PATHS if peer else PATHS[:2]
     clock = rows[0]["clock"] if rows else "wall"
     unit = "img/s" if clock == "wall" else "img/CPU-s"
     head = ["config", "switch", f"gan_lab {unit}", f"plain {unit}", "gan_lab/plain", "per-round ratios"]
+    if peer:
+        head += [f"peer {unit}", "gan_lab/peer", "per-round ratios (peer)"]
     if not gpu:  # on a GPU the process's CPU time says little
         head.append(f"ratio by {'CPU time' if clock == 'wall' else 'wall clock'}")
-    head += ["switch effect (gan_lab)", "peak RSS MiB gan_lab / plain"]
+    slash = " / ".join(paths)
+    head += ["switch effect (gan_lab)", f"peak RSS MiB {slash}"]
     if gpu:
-        head.append("peak GPU MiB gan_lab / plain")
-    head.append("warm-up s gan_lab / plain")
+        head.append(f"peak GPU MiB {slash}")
+    head.append(f"warm-up s {slash}")
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in rows:
         cells = [
@@ -405,15 +518,18 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             f"**{r['ratio']:.3f}**",
             f"{r['ratio_min']:.3f}–{r['ratio_max']:.3f} ({r['rounds']})",
         ]
+        if peer:
+            cells += [_fmt(r["peer_img_s"], ".0f"), f"**{_fmt(r.get('ratio_peer'), '.2f')}**"]
+            cells.append(
+                f"{r['ratio_peer_min']:.2f}–{r['ratio_peer_max']:.2f}" if r.get("ratio_peer") else ""
+            )
         if not gpu:
             cells.append(f"{r['ratio_other_clock']:.3f}")
-        cells += [
-            "" if r["switch"] == "baseline" else f"x{_fmt(r['vs_baseline'], '.2f')}",
-            f"{_fmt(r['gan_lab_rss_mib'], '.0f')} / {_fmt(r['plain_rss_mib'], '.0f')}",
-        ]
-        if gpu:
-            cells.append(f"{_fmt(r['gan_lab_gpu_mib'], '.0f')} / {_fmt(r['plain_gpu_mib'], '.0f')}")
-        cells.append(f"{_fmt(r['gan_lab_warmup_s'], '.1f')} / {_fmt(r['plain_warmup_s'], '.1f')}")
+        effect = r["vs_baseline"] if r["switch"] != "baseline" else None
+        cells.append("" if effect is None else f"x{effect:.2f}")
+        for what, spec in (("rss_mib", ".0f"), ("gpu_mib", ".0f"), ("warmup_s", ".1f")):
+            if what != "gpu_mib" or gpu:
+                cells.append(" / ".join(_fmt(r[f"{p}_{what}"], spec) for p in paths))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -448,6 +564,12 @@ def jobs(cfg: DictConfig) -> Iterator[dict[str, Any]]:
             raise ConfigError(
                 f"switches: {name!r} is not in switch_overrides ({', '.join(cfg.switch_overrides)})."
             )
+    paths = list(cfg.paths)
+    if paths[:2] != ["gan_lab", "plain"] or not set(paths) <= set(PATHS) or len(set(paths)) != len(paths):
+        raise ConfigError(
+            f"paths={paths}: measure gan_lab and plain, in that order, and optionally peer: "
+            "paths=[gan_lab,plain] or paths=[gan_lab,plain,peer]."
+        )
     if cfg.repeats < 1:
         raise ConfigError(f"repeats={cfg.repeats}: measure at least one round.")
     for name in cfg.configs:
@@ -466,7 +588,6 @@ def jobs(cfg: DictConfig) -> Iterator[dict[str, Any]]:
                     *experiment.overrides,
                     f"data_dir={cfg.data_dir}",
                     *cfg.common,
-                    *cfg.switch_overrides[switch],
                     f"train.steps={experiment.warmup + experiment.steps}",
                 ]
                 if cfg.batch_size:
@@ -480,10 +601,13 @@ def jobs(cfg: DictConfig) -> Iterator[dict[str, Any]]:
                     "steps": experiment.steps,
                     "device": cfg.device,
                     "threads": cfg.threads,
+                    "peer_workers": cfg.peer.workers,
                 }
-                order = PATHS if round_ % 2 == 0 else PATHS[::-1]
+                order = paths if round_ % 2 == 0 else paths[::-1]
                 for path in order:
-                    yield {**job, "path": path}
+                    # The switches are gan_lab's and the plain loop's; the peer keeps its own settings.
+                    switched = cfg.peer.overrides if path == "peer" else cfg.switch_overrides[switch]
+                    yield {**job, "path": path, "overrides": [*overrides, *switched]}
 
 
 def bench(cfg: DictConfig, out: Path, command: str) -> tuple[list[dict], list[dict], str]:
@@ -508,7 +632,7 @@ def bench(cfg: DictConfig, out: Path, command: str) -> tuple[list[dict], list[di
             i, len(planned), job["config"], job["switch"], job["path"], job["round"],
             result["images_per_sec"], result["images_per_cpu_sec"],
         )  # fmt: skip
-        if i % 2 == 0:  # a pair done: the report so far, so that a run stopped early leaves its numbers
+        if i % len(cfg.paths) == 0:  # a set of paths done: the report so far, for a run stopped early
             rows = summarise(results, cfg.clock)
             machine = describe_machine(_device(cfg.device), [r["threads"] for r in results])
             md = write_report(results, rows, machine, command, out)

@@ -37,7 +37,10 @@ def job(tmp_path, overrides: list[str], path: str, warmup: int = 1, steps: int =
 
 
 def both_paths(tmp_path, overrides: list[str]) -> dict[str, dict]:
-    return {path: bench.measure(job(tmp_path, overrides, path), own_process=False) for path in bench.PATHS}
+    return {
+        path: bench.measure(job(tmp_path, overrides, path), own_process=False)
+        for path in ("gan_lab", "plain")
+    }
 
 
 def check_same_networks_both_trained(results: dict[str, dict], images: int) -> None:
@@ -62,6 +65,35 @@ def test_both_paths_train_the_same_dcgan(tmp_path, mnist_idx, switch):
     check_same_networks_both_trained(both_paths(tmp_path, overrides), images=3 * 8)
 
 
+TINY_FACES = ["experiment=dcgan_anime_classic", "dataset.batch_size=8", "dataset.num_workers=0",
+              "system.nets.ngf=8", "system.nets.ndf=8"]  # fmt: skip
+
+
+def test_peer_path_decodes_the_image_folder_and_trains_the_same_networks(tmp_path, faces):
+    """The pytorch/examples-style pipeline: its own loader over the folder (24 images, batch 8: 3 batches an
+    epoch, so 5 steps cross into a second epoch), fp32 and NCHW whatever the switch, gan_lab's G and D."""
+    overrides = [*TINY_FACES, f"dataset.root={faces}"]
+    ours = bench.measure(job(tmp_path, overrides, "gan_lab"), own_process=False)
+    fixed = ["train.channels_last=false", "train.compile=false", "trainer.precision=32"]  # the peer's own
+    peer_job = {**job(tmp_path, [*overrides, *fixed], "peer", warmup=1, steps=5), "peer_workers": 0}
+    peer = bench.measure(peer_job, own_process=False)
+    # The same initial weights (NCHW here, NHWC there: the fingerprint's sum runs in another order).
+    assert peer["start"] == pytest.approx(ours["start"], rel=1e-12) and peer["trained"]
+    assert peer["images"] == 5 * 8
+    folder = tmp_path / "peer" / "peer_image_folder"
+    assert (folder / "images").resolve() == faces.resolve()  # ImageFolder's one class: the images
+    with pytest.raises(ConfigError, match="folder of image files"):
+        bench.measure_peer(bench.compose_train(["experiment=quickstart"]), 1, 1, torch.device("cpu"))
+
+
+def test_peer_transform_is_the_examples_resize_crop_and_scale_to_minus_one_one(faces):
+    from PIL import Image
+
+    image = Image.open(next(faces.glob("*.jpg"))).convert("RGB").resize((80, 64))
+    x = bench.peer_transform(32)(image)
+    assert x.shape == (3, 32, 32) and -1 <= x.min() < x.max() <= 1
+
+
 def test_plain_loop_holds_the_whole_training_set(tmp_path, mnist_idx):
     cfg = bench.compose_train([*TINY_DCGAN, f"dataset.root={mnist_idx}", *COMMON])
     from hydra.utils import instantiate
@@ -74,11 +106,11 @@ def test_plain_loop_holds_the_whole_training_set(tmp_path, mnist_idx):
 
 
 def results_of(rounds: dict[tuple[str, str], list[tuple[float, float]]]) -> list[dict]:
-    """Measurements of (config, switch): one (gan_lab, plain) img/s pair per round."""
+    """Measurements of (config, switch): one (gan_lab, plain[, peer]) img/s tuple per round."""
     out = []
     for (config, switch), pairs in rounds.items():
         for i, pair in enumerate(pairs):
-            for path, value in zip(bench.PATHS, pair, strict=True):
+            for path, value in zip(bench.PATHS, pair, strict=False):
                 out.append({"config": config, "switch": switch, "round": i, "path": path,
                             "images_per_sec": value, "images_per_cpu_sec": value / 2, "peak_rss_mib": 100.0,
                             "warmup_s": 1.0, "threads": 1})  # fmt: skip
@@ -101,6 +133,18 @@ def test_summary_ratio_is_the_two_medians_and_switch_effect_is_against_baseline(
     assert "| mlp | bf16 | 180 | 200 | **0.900** |" in table and "x2.00" in table
 
 
+def test_summary_with_the_peer_gives_gan_labs_ratio_to_it_per_round_too():
+    rows = bench.summarise(results_of({("anime", "gpu_best"): [(1000, 1020, 100), (900, 950, 200)]}))
+    row = rows[0]
+    assert row["peer_img_s"] == 150 and row["ratio_peer"] == pytest.approx(950 / 150)
+    assert (row["ratio_peer_min"], row["ratio_peer_max"]) == pytest.approx((4.5, 10.0))
+    assert row["ratio"] == pytest.approx(950 / 985)  # against the plain loop, as without the peer
+    table = bench.markdown_table(rows)
+    assert "| gan_lab/peer |" in table and "| 150 | **6.33** | 4.50–10.00 |" in table
+    assert "peak RSS MiB gan_lab / plain / peer" in table
+    assert "peer" not in bench.markdown_table(bench.summarise(results_of({("m", "baseline"): [(9, 10)]})))
+
+
 def bench_config(overrides: list[str]):
     GlobalHydra.instance().clear()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
@@ -120,6 +164,15 @@ def test_jobs_alternate_the_paths_and_skip_what_a_config_cannot_run():
     assert "train.channels_last=false" in planned[2]["overrides"]
     with pytest.raises(ConfigError, match="nope"):
         list(bench.jobs(bench_config(["switches=[nope]"])))
+    with pytest.raises(ConfigError, match="paths=\\[gan_lab,plain,peer\\]"):
+        list(bench.jobs(bench_config(["paths=[plain,peer]"])))
+    three = list(bench.jobs(bench_config(["configs=[dcgan_anime]", "switches=[gpu_best]", "repeats=2",
+                                           "paths=[gan_lab,plain,peer]"])))  # fmt: skip
+    assert [j["path"] for j in three] == ["gan_lab", "plain", "peer", "peer", "plain", "gan_lab"]
+    peer, ours = three[2], three[0]
+    assert "train.compile=true" in ours["overrides"] and "trainer.precision=bf16-mixed" in ours["overrides"]
+    assert "train.compile=true" not in peer["overrides"] and "trainer.precision=32" in peer["overrides"]
+    assert peer["peer_workers"] == 2
     with open_dict(cfg):
         cfg.experiments.mlp_gan.warmup = 0
     with pytest.raises(ConfigError, match="at least 1"):

@@ -171,6 +171,11 @@ class DataModule(pl.LightningDataModule):
         )
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
         if self._keeps_split_on(device):
+            setting = "null" if self.on_device is None else "true"
+            rank_zero_info(
+                f"gan_lab | dataset.on_device={setting}: the training split "
+                f"({self._split_bytes() / 2**30:.2f} GiB) is kept on {device}, batches indexed there"
+            )
             return DeviceBatches(*self._split_on(device), sampler, self.batch_size)
         return self._loader(self.train_set, sampler=sampler, drop_last=True)
 
@@ -189,13 +194,7 @@ class DataModule(pl.LightningDataModule):
         limit = AUTO_DEVICE_BYTES
         if device.type == "cuda":
             limit = min(limit, DEVICE_SHARE * torch.cuda.mem_get_info(device)[0])
-        if needed > limit:
-            return False
-        rank_zero_info(
-            f"gan_lab | dataset.on_device=null: the training split ({needed / 2**30:.2f} GiB) is kept on "
-            f"{device}, batches indexed there"
-        )
-        return True
+        return needed <= limit
 
     def _split_on(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The training split as one tensor of samples and one of labels on `device`; built once.
