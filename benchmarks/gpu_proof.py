@@ -210,9 +210,9 @@ def compare_losses(
         mean_ref = sum(reference[s][key] for s in half) / len(half)
         report[key] = {
             "step1": first,
-            "step1_fp32": first_ref,
+            "step1_reference": first_ref,
             "mean_last_half": mean,
-            "mean_last_half_fp32": mean_ref,
+            "mean_last_half_reference": mean_ref,
         }
         close &= abs(first - first_ref) <= 0.05 * abs(first_ref) + 0.01
         close &= abs(mean - mean_ref) <= 0.30 * abs(mean_ref)
