@@ -13,26 +13,26 @@ of its own; a check that fails is reported with its error and the next one runs.
    - over the last half of the run, each loss's mean is within 30% of fp32's (the runs diverge step by step,
      as any two GAN runs do; a broken scaler or autocast moves the means far more);
    - 16-mixed: Lightning's GradScaler is in the checkpoint, with a finite scale above zero.
-2. `ddp`: `trainer=ddp` on every GPU there is (`devices=N`; N = 1 on a one-GPU machine, and the report says
-   so), `steps` / 4 steps.
+2. `throughput`: `benchmarks/bench.py` on DCGAN-64, batch 128: gan_lab with its GPU settings (bf16,
+   channels_last, compile, data on the device), the plain loop with the same, and the peer-style pipeline
+   (pytorch/examples dcgan: ImageFolder, JPEG decoding every epoch, 2 workers, fp32, NCHW, BCELoss), side
+   by side, with peak GPU memory. Goals: gan_lab >= 5x the peer, >= 0.97x the plain loop.
 3. `resume`: SIGKILL at step `kill_at` (the checkpoint of that step written), then `ckpt_path=last` to the
    end, against the straight run: with `trainer.deterministic=true` the two must be bit-identical. With
    CUDA's defaults (nondeterministic atomics in some kernels), the resumed run must differ from the straight
    one by at most 10x what a second straight run differs by (the nondeterminism floor, measured here), or
    be identical when that floor is zero: a resume that lost state would differ by far more.
-4. `compile`: `train.compile=true dataset.on_device=true` at bf16-mixed, against the eager bf16 run by the
+4. `ddp`: `trainer=ddp` on every GPU there is (`devices=N`; N = 1 on a one-GPU machine, and the report says
+   so), `steps` / 4 steps.
+5. `compile`: `train.compile=true dataset.on_device=true` at bf16-mixed, against the eager bf16 run by the
    rule above, with the split on the device (its log line says where). The CPU test leaves compile out.
-5. `throughput`: `benchmarks/bench.py` on DCGAN-64, batch 128: gan_lab with its GPU settings (bf16,
-   channels_last, compile, data on the device), the plain loop with the same, and the peer-style pipeline
-   (pytorch/examples dcgan: ImageFolder, JPEG decoding every epoch, 2 workers, fp32, NCHW, BCELoss), side
-   by side, with peak GPU memory. Goals: gan_lab >= 5x the peer, >= 0.97x the plain loop.
 6. `trials`: PacGAN's 2D grid (the MLP GAN of issue 14 §1), K trials at once (`hydra/launcher=joblib`, one
    process per trial) against one trial alone, same steps: trial-steps per second, and what 10 trials of
    10,000 and of 400,000 steps would take at that rate.
 
 Writes `gpu_proof.md` (the tables, what passed), `gpu_proof.json` and `gpu_proof.log` (the tail of each
 command's output) into `--out`; the runs themselves go to `--work`. `--scale tiny` shrinks every size so
-that the whole script runs on a CPU in a minute or two (tests/test_gpu_proof.py).
+that the whole script runs on a CPU, in about 8 minutes on 2 cores (tests/test_gpu_proof.py).
 """
 
 import argparse
@@ -54,7 +54,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 KILL = REPO / "tests" / "faults" / "signal_at_step.py"  # `python -m gan_lab` that SIGKILLs itself at a step
-SECTIONS = ("precision", "ddp", "resume", "compile", "throughput", "trials")
+SECTIONS = ("precision", "throughput", "resume", "ddp", "compile", "trials")  # by priority
 
 
 def scale(name: str) -> dict[str, Any]:
