@@ -47,6 +47,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,15 @@ def scale(name: str) -> dict[str, Any]:
             "trials": {"k": 2, "steps": 20},
         }
     raise SystemExit(f"--scale {name}: use full or tiny")
+
+
+@dataclass(frozen=True)
+class Ran:
+    """One finished command: its exit code (124 when the budget ran out), its wall time and its log."""
+
+    returncode: int
+    seconds: float
+    log: Path
 
 
 class Proof:
@@ -116,9 +126,7 @@ class Proof:
             *extra,
         ]
 
-    def command(
-        self, name: str, argv: list[str], cwd: Path, env: dict | None = None
-    ) -> subprocess.CompletedProcess:
+    def command(self, name: str, argv: list[str], cwd: Path, env: dict | None = None) -> Ran:
         """Run `argv`, its output to work/NAME.log and its tail to the report's log; never past the budget."""
         cwd.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "HYDRA_FULL_ERROR": "1", **(env or {})}
@@ -127,23 +135,21 @@ class Proof:
         t0 = time.monotonic()
         with open(log, "w") as output:
             try:
-                done = subprocess.run(
+                returncode = subprocess.run(
                     argv,
                     cwd=cwd,
                     env=env,
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     timeout=max(self.left(), 10),
-                )
+                ).returncode
             except subprocess.TimeoutExpired:
-                done = subprocess.CompletedProcess(argv, returncode=124)
+                returncode = 124
+        done = Ran(returncode, time.monotonic() - t0, log)
         tail = log.read_text(errors="replace").splitlines()[-40:]
         self.logs.append(
-            f"## {name}: rc {done.returncode}, {time.monotonic() - t0:.1f} s\n$ {' '.join(argv)}\n"
-            + "\n".join(tail)
+            f"## {name}: rc {done.returncode}, {done.seconds:.1f} s\n$ {' '.join(argv)}\n" + "\n".join(tail)
         )
-        done.seconds = time.monotonic() - t0
-        done.log = log
         return done
 
     def gan_lab(self, name: str, overrides: list[str], env: dict | None = None) -> Path:
@@ -272,12 +278,13 @@ def check_ddp(proof: Proof) -> dict[str, Any]:
     summary = next(
         (line for line in proof.logs[-1].splitlines() if " x " in line and "precision" in line), ""
     )
+    steps_done = checkpoint(run)["system"]["steps_done"]
     return {
         "devices": devices,
-        "steps": checkpoint(run)["system"]["steps_done"],
+        "steps": steps_done,
         "summary_line": summary.strip(),
         "note": "one GPU on this machine: DDP ran with devices=1" if proof.gpus == 1 else "",
-        "passed": checkpoint(run)["system"]["steps_done"] == steps,
+        "passed": steps_done == steps,
     }
 
 

@@ -1,6 +1,7 @@
 """`benchmarks/gpu_proof.py`, issue 17's device script, on the CPU at tiny sizes: its code paths, its rules
 for "close" and "resumed equals straight", and its report."""
 
+import argparse
 import importlib.util
 import json
 import subprocess
@@ -53,6 +54,18 @@ def test_faces_are_replicated_by_links_to_the_size_asked(tmp_path, faces):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SystemExit, match="no .jpg"):
         gpu_proof.replicate_faces(tmp_path / "empty", tmp_path / "x", 3)
+
+
+def test_a_command_stops_at_the_budget_and_says_so_in_its_exit_code(tmp_path, faces):
+    args = dict(scale="tiny", out=tmp_path / "out", work=tmp_path / "w", data=faces, budget_s=0)
+    proof = gpu_proof.Proof(argparse.Namespace(**args))  # no budget left: each command gets its 10 s floor
+    done = proof.command(
+        "sleeper", [sys.executable, "-c", "print('started'); import time; time.sleep(60)"], tmp_path
+    )
+    assert done.returncode == 124 and 10 <= done.seconds < 30
+    assert done.log.read_text() == "started\n" and proof.logs[-1].startswith("## sleeper: rc 124")
+    quick = proof.command("quick", [sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
+    assert quick.returncode == 3 and quick.seconds < 10
 
 
 def run_script(tmp_path, faces, *sections: str) -> dict:
