@@ -40,6 +40,12 @@ def test_default_run_writes_samples_metrics_and_a_checkpoint(tmp_path):
     assert samples == [*PROGRESS, "step_000020.png", "step_000040.png"]
     assert json.loads((out / "metrics.json").read_text())["steps"] == 40
     assert (out / "checkpoints" / "last.ckpt").is_file() and (out / ".hydra" / "config.yaml").is_file()
+    # Not a terminal: progress lines every 5% of the run, on the console and in the run's log
+    lines = [
+        line for line in (out / "train.log").read_text().splitlines() if "| step " in line and "/40" in line
+    ]
+    assert [line.split("| step ")[1].split()[0] for line in lines] == [f"{s}/40" for s in range(2, 41, 2)]
+    assert "step 40/40 (100%)" in result.stdout + result.stderr and " left" in lines[-1]
 
 
 def test_a_bad_value_fails_before_training_with_one_clear_line(tmp_path, mnist_idx):
@@ -65,6 +71,11 @@ def test_multirun_gives_each_job_its_own_folder(tmp_path):
     assert folders[0].parent.parent == tmp_path / "multiruns" / "quickstart"
     lrs = [json.loads((f / "metrics.json").read_text())["final"]["lr/generator"] for f in folders]
     assert lrs == pytest.approx([1e-4, 2e-4])
+    for folder in folders:  # each job's own summary and "done" lines in its own log, none of the other's
+        said = [
+            line for line in (folder / "train.log").read_text().splitlines() if "gan_lab | done in" in line
+        ]
+        assert len(said) == 1 and said[0].endswith(f"outputs in {folder}")
 
 
 def test_ddp_on_two_cpu_processes_writes_one_run_folder(tmp_path):

@@ -1,4 +1,5 @@
 import json
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +11,7 @@ from pytorch_lightning.callbacks import RichProgressBar
 
 from gan_lab.errors import ConfigError
 from gan_lab.systems.base import lr_factor
+from gan_lab.training import callbacks
 from gan_lab.training.callbacks import StepProgressBar
 from gan_lab.training.run import build
 
@@ -207,6 +209,29 @@ def test_progress_bar_redraws_at_most_every_interval_and_at_the_last_step(monkey
     bar.min_interval = 0
     bar.on_train_batch_end(None, module, None, None, 6)
     assert drawn == [1, 6, 6]
+
+
+def test_progress_lines_come_every_twentieth_of_the_run_with_the_time_left_at_this_sessions_pace(
+    monkeypatch, caplog
+):
+    now = [1000.0]
+    monkeypatch.setattr(callbacks.time, "monotonic", lambda: now[0])
+    throughput = SimpleNamespace(mean=250.4)
+    lines, module = (
+        callbacks.ProgressLines(total_steps=100, throughput=throughput),
+        SimpleNamespace(steps_done=60),
+    )
+    lines.on_train_start(None, module)  # resumed at step 60: the pace counts from here
+    with caplog.at_level(logging.INFO):
+        for module.steps_done in range(61, 101):
+            now[0] += 3.0  # 3 s a step
+            lines.on_train_batch_end(None, module)
+    said = [r.getMessage() for r in caplog.records if "| step " in r.getMessage()]
+    assert (
+        len(said) == 8 and said[0] == "gan_lab | step 65/100 (65%) | 250 img/s | 0:00:15 spent, 0:01:45 left"
+    )
+    assert said[-1] == "gan_lab | step 100/100 (100%) | 250 img/s | 0:02:00 spent, 0:00:00 left"
+    assert callbacks.clock(3 * 3600 + 62) == "3:01:02"
 
 
 def test_a_decaying_learning_rate_follows_the_step_and_resumes_exactly(tmp_path):

@@ -1,5 +1,5 @@
 """Callbacks: step bookkeeping (logging cadence, the last-step stop), sample grids, evaluation, `last.ckpt`,
-the divergence guard, images per second, a step bar."""
+the divergence guard, images per second, a step bar (or progress lines where no bar can be drawn)."""
 
 import math
 import os
@@ -317,3 +317,36 @@ class StepProgressBar(RichProgressBar):
 
     def _get_train_description(self, current_epoch: int) -> str:
         return "Training"
+
+
+class ProgressLines(Callback):
+    """The step bar's stand-in where the output is not a terminal (a batch job, `nohup`, a CI log): a bar
+    cannot redraw there, so it shows only once the run ends. Instead, one line every `1/parts` of the run:
+    the step, the throughput, the time spent and the time left at this session's pace (evaluations included).
+    """
+
+    def __init__(self, total_steps: int, throughput: ImagesPerSecond, parts: int = 20) -> None:
+        self.total_steps, self.throughput = total_steps, throughput
+        self.every = max(1, math.ceil(total_steps / parts))
+        self._start: tuple[float, int] | None = None
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = (time.monotonic(), pl_module.steps_done)  # a resumed run's pace counts from here
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args) -> None:
+        done = pl_module.steps_done
+        if done % self.every and done != self.total_steps:
+            return
+        started, first = self._start
+        spent = time.monotonic() - started
+        left = spent / max(done - first, 1) * (self.total_steps - done)
+        rank_zero_info(
+            f"gan_lab | step {done}/{self.total_steps} ({100 * done / self.total_steps:.0f}%) | "
+            f"{self.throughput.mean:.0f} img/s | {clock(spent)} spent, {clock(left)} left"
+        )
+
+
+def clock(seconds: float) -> str:
+    """Seconds as h:mm:ss."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"

@@ -22,6 +22,24 @@ from pytorch_lightning.utilities import rank_zero_info, rank_zero_only
 log = logging.getLogger(__name__)
 
 
+def lightning_lines_in_run_log() -> None:
+    """Send Lightning's console lines, and with them gan_lab's one-line reports (`rank_zero_info`: the run
+    summary, progress, scores, "done in"), to the run's log file too.
+
+    Lightning, imported before Hydra sets up logging, gives its logger a console handler of its own and stops
+    it propagating to the root logger, whose file handler writes the run folder's `train.log`. So this adds
+    the root's file handlers to Lightning's logger, and drops those of earlier jobs of a --multirun.
+    """
+    lightning = logging.getLogger("pytorch_lightning")
+    files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
+    for handler in [h for h in lightning.handlers if isinstance(h, logging.FileHandler)]:
+        if handler not in files:
+            lightning.removeHandler(handler)
+    for handler in files:
+        if handler not in lightning.handlers and lightning.propagate is False:
+            lightning.addHandler(handler)
+
+
 def wandb_credentials_found() -> bool:
     """True when W&B could log in without asking: WANDB_API_KEY, or a `wandb login` entry in ~/.netrc."""
     if os.environ.get("WANDB_API_KEY"):

@@ -32,11 +32,12 @@ from gan_lab.training.callbacks import (
     Evaluation,
     ImagesPerSecond,
     LastCheckpoint,
+    ProgressLines,
     SampleGrid,
     StepBookkeeping,
     StepProgressBar,
 )
-from gan_lab.training.loggers import build_logger, finish_logger
+from gan_lab.training.loggers import build_logger, finish_logger, lightning_lines_in_run_log
 from gan_lab.training.storage import AtomicCheckpointIO, check_writable, checkpoint_bytes, resume_path
 
 
@@ -206,6 +207,7 @@ def fit(
 
 def run(cfg: DictConfig) -> dict:
     """Train as `cfg` says; return (and write to <run folder>/metrics.json) the final metrics."""
+    lightning_lines_in_run_log()
     validate(cfg)
     check_devices(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -225,6 +227,8 @@ def run(cfg: DictConfig) -> dict:
     # Bookkeeping before the rest: it logs what the step returned (and this step's throughput), and stops
     # the run at its last step.
     callbacks = [throughput, StepBookkeeping(steps, throughput), StepProgressBar(steps)]
+    if not sys.stdout.isatty():  # the bar shows only at the end there: lines say how far the run is
+        callbacks.append(ProgressLines(steps, throughput))
     # Before every callback that writes a checkpoint: a diverged network is never saved.
     callbacks.append(DivergenceGuard(cfg.checkpoint.every, cfg.eval.every, steps))
     if system.shows_visuals:
