@@ -1,17 +1,19 @@
 #!/bin/bash
 # Issue 14 §3: a reference run of a face experiment (the modern recipe, its default) and its classic recipe
-# beside it at equal steps, bf16 on CPU, the metrics (encoder FID/KID/precision/recall) every 1,000 steps. The
-# two run side by side, one torch thread each, so their training clocks (train_time_s in metrics.json) are
-# comparable. Run again to resume: ckpt_path=last goes on from each run folder's last.ckpt.
-# Usage: experiments/dcgan_anime/reference.sh dcgan_anime|dcgan_celeba OUT_DIR DATA_ROOT [STEPS]
+# beside it at equal steps, in PRECISION (below), the metrics (encoder FID/KID/precision/recall) every 1,000
+# steps. The two run side by side, one torch thread each, so their training clocks (train_time_s in
+# metrics.json) are comparable. Run again to resume: ckpt_path=last goes on from each run folder's last.ckpt.
+# PRECISION: bf16-mixed by default, as the recorded runs; 32 on a CPU without bf16 instructions (AVX512-BF16
+# or AMX), where bf16 is emulated and a step takes about 20x longer (gan_lab warns at the start of such a run).
+# Usage: experiments/dcgan_anime/reference.sh dcgan_anime|dcgan_celeba OUT_DIR DATA_ROOT [STEPS] [PRECISION]
 #   anime:  experiments/dcgan_anime/reference.sh dcgan_anime runs/ref7 ../shared/data/anime-faces-16k
 #   CelebA: experiments/dcgan_anime/reference.sh dcgan_celeba runs/ref7 ../shared/data/celeba-sample 5000
 set -euo pipefail
-experiment=$1 out=$2 root=$3 steps=${4:-10000}
+experiment=$1 out=$2 root=$3 steps=${4:-10000} precision=${5:-bf16-mixed}
 mkdir -p "$out"
 for recipe in "$experiment" "${experiment}_classic"; do
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m gan_lab experiment="$recipe" dataset.root="$root" \
-    train.steps="$steps" trainer.precision=bf16-mixed eval.every=1000 hydra.run.dir="$out/$recipe" \
+    train.steps="$steps" trainer.precision="$precision" eval.every=1000 hydra.run.dir="$out/$recipe" \
     ckpt_path=last > "$out/$recipe.log" 2>&1 &
 done
 wait

@@ -2,6 +2,7 @@
 (against gan_lab/config/schema.py and each `_target_`'s signature), impossible values, hardware it needs.
 """
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,8 @@ PRECISIONS = (32, "32", "32-true", "bf16-mixed", "16-mixed")
 ON_DIVERGENCE = ("stop", "rollback")
 REAL_SPLITS = ("train", "test")
 FEATURES = ("classifier", "encoder", "inception")
+
+log = logging.getLogger(__name__)
 
 
 def _require(ok: bool, key: str, value, allowed: str) -> None:
@@ -102,8 +105,21 @@ def check_devices(cfg: DictConfig) -> None:
     if precision == "16-mixed" and on_cpu:
         raise ConfigError(
             "trainer.precision=16-mixed needs a GPU (fp16 autocast with a gradient scaler); on this CPU use "
-            "trainer.precision=bf16-mixed or 32."
+            f"trainer.precision={'bf16-mixed or 32' if cpu_has_bf16() else '32'}."
         )
+    if precision.startswith("bf16") and on_cpu and not cpu_has_bf16():
+        capability = torch.backends.cpu.get_cpu_capability()
+        log.warning(
+            f"trainer.precision={precision}: this CPU ({capability}) has no bf16 "
+            "instructions (AVX512-BF16 or AMX), so bf16 is emulated, about 20x slower than fp32 for DCGAN-64 "
+            "on such a CPU (README, Performance). Use trainer.precision=32 here."
+        )
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (oneDNN's test: AVX512-BF16 or AMX); without it, bf16 autocast
+    emulates every convolution."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _check_outputs(cfg: DictConfig) -> None:

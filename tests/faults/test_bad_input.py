@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import TINY, cli, compose_run, train
 
+from gan_lab.config import validate
 from gan_lab.config.validate import check_devices
 from gan_lab.errors import ConfigError
 from gan_lab.systems import read_checkpoint
@@ -73,10 +74,21 @@ def test_ddp_on_a_machine_without_gpus_points_to_ddp_cpu(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the case is a CPU-only machine")
-def test_fp16_mixed_precision_on_a_cpu_is_refused_naming_what_works(tmp_path):
-    with pytest.raises(ConfigError, match=r"^trainer.precision=16-mixed needs a GPU.*bf16-mixed or 32"):
+@pytest.mark.parametrize("native_bf16", [True, False], ids=["bf16-cpu", "avx2-cpu"])
+def test_fp16_mixed_precision_on_a_cpu_is_refused_naming_what_works(
+    tmp_path, monkeypatch, caplog, native_bf16
+):
+    monkeypatch.setattr(validate, "cpu_has_bf16", lambda: native_bf16)
+    works = "bf16-mixed or 32" if native_bf16 else r"32\.$"
+    with pytest.raises(ConfigError, match=rf"^trainer.precision=16-mixed needs a GPU.*{works}"):
         check_devices(compose_run(["trainer.precision=16-mixed"], tmp_path))
-    check_devices(compose_run(["trainer.precision=bf16-mixed"], tmp_path))  # what it points to does pass
+    check_devices(compose_run(["trainer.precision=bf16-mixed"], tmp_path))  # it runs either way
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if native_bf16:
+        assert not warned
+    else:  # but emulated bf16 is slow enough to say so before the run starts
+        assert len(warned) == 1 and "has no bf16 instructions" in warned[0]
+        assert warned[0].endswith("Use trainer.precision=32 here.")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the case is a machine without GPUs")
