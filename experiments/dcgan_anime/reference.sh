@@ -4,7 +4,7 @@
 # steps. The two run side by side, one torch thread each, so their training clocks (train_time_s in
 # metrics.json) are comparable. Run again to resume: ckpt_path=last goes on from each run folder's last.ckpt.
 # PRECISION: bf16-mixed by default, as the recorded runs; 32 on a CPU without bf16 instructions (AVX512-BF16
-# or AMX), where bf16 is emulated and a step takes about 20x longer (gan_lab warns at the start of such a run).
+# or AMX), where bf16 is emulated and a step takes about 30x longer (gan_lab warns at the start of such a run).
 # Usage: experiments/dcgan_anime/reference.sh dcgan_anime|dcgan_celeba OUT_DIR DATA_ROOT [STEPS] [PRECISION]
 #   anime:  experiments/dcgan_anime/reference.sh dcgan_anime runs/ref7 ../shared/data/anime-faces-16k
 #   CelebA: experiments/dcgan_anime/reference.sh dcgan_celeba runs/ref7 ../shared/data/celeba-sample 5000

@@ -3,7 +3,7 @@
 # a shorter length, on anime-faces-16k, scored at the end and halfway. One sweep per recipe, the
 # two side by side, one torch thread each. Run again to resume (ckpt_path=last: each job folder's last.ckpt).
 # PRECISION: bf16-mixed, as the reference runs; 32 on a CPU without bf16 instructions (AVX512-BF16 or AMX),
-# where bf16 is emulated and a step takes about 20x longer (gan_lab warns at the start of such a run).
+# where bf16 is emulated and a step takes about 30x longer (gan_lab warns at the start of such a run).
 # Usage: experiments/dcgan_anime/seeds.sh OUT_DIR [STEPS] [DATA_ROOT] [PRECISION]
 set -euo pipefail
 out=$1 steps=${2:-2000} root=${3:-../shared/data/anime-faces-16k} precision=${4:-bf16-mixed}
