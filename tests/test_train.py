@@ -232,6 +232,9 @@ def test_progress_lines_come_every_twentieth_of_the_run_with_the_time_left_at_th
     )
     assert said[-1] == "gan_lab | step 100/100 (100%) | 250 img/s | 0:02:00 spent, 0:00:00 left"
     assert callbacks.clock(3 * 3600 + 62) == "3:01:02"
+    throughput.mean, module.steps_done = 0.0, 5  # no step timed yet: no rate rather than "0 img/s"
+    lines.on_train_batch_end(None, module)
+    assert caplog.records[-1].getMessage().startswith("gan_lab | step 5/100 (5%) | 0:")
 
 
 def test_a_decaying_learning_rate_follows_the_step_and_resumes_exactly(tmp_path):

@@ -340,9 +340,11 @@ class ProgressLines(Callback):
         started, first = self._start
         spent = time.monotonic() - started
         left = spent / max(done - first, 1) * (self.total_steps - done)
+        rate = self.throughput.mean  # 0 until a step after the first (warm-up) one is timed
         rank_zero_info(
             f"gan_lab | step {done}/{self.total_steps} ({100 * done / self.total_steps:.0f}%) | "
-            f"{self.throughput.mean:.0f} img/s | {clock(spent)} spent, {clock(left)} left"
+            + (f"{rate:.0f} img/s | " if rate else "")
+            + f"{clock(spent)} spent, {clock(left)} left"
         )
 
 
