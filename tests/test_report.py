@@ -124,3 +124,22 @@ def test_curves_add_a_row_against_training_time_when_every_evaluation_has_it(swe
     timed_height = Image.open(tmp_path / "timed/curves.png").size[1]
     plain_height = Image.open(tmp_path / "plain/curves.png").size[1]
     assert timed_height > 1.7 * plain_height
+
+
+def test_the_curves_name_each_job_as_the_tables_do(sweep, tmp_path, monkeypatch):
+    import shutil
+
+    from matplotlib.figure import Figure
+
+    for name in ("pack1", "pack3"):  # two sweeps whose jobs are both numbered 0
+        shutil.copytree(sweep / "0", tmp_path / "runs" / name / "0")
+    legends = []
+    legend = Figure.legend
+    monkeypatch.setattr(
+        Figure,
+        "legend",
+        lambda self, h, labels, **kw: legends.append(labels) or legend(self, h, labels, **kw),
+    )
+    report([str(tmp_path / "runs" / "pack1"), str(tmp_path / "runs" / "pack3"), "--out", str(tmp_path / "r")])
+    assert [label.split(":")[0] for label in legends[0]] == ["pack1/0", "pack3/0"]
+    assert "| pack1/0 |" in (tmp_path / "r" / "report.md").read_text()

@@ -217,10 +217,11 @@ def _short(value: str) -> str:
         return value
 
 
-def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
+def plot_curves(jobs: list[Job], metrics: list[str], out: Path, root: Path) -> None:
     """One panel per metric: its value at every evaluation, one line per job, with one legend under the panels
-    (its title names the differing overrides, each entry gives a job's values). When every evaluation has
-    its training time, a second row plots the same against it: recipes compared at equal time."""
+    (its title names the differing overrides, each entry a job, named as in the tables, and its values).
+    When every evaluation has its training time, a second row plots the same against it: recipes compared
+    at equal time."""
     shown = [m for m in metrics if any(m in e for j in jobs for e in j.history)]
     timed = any(j.history for j in jobs) and all("train_time_s" in e for j in jobs for e in j.history)
     axis = [("step", "step", 1)] + ([("train_time_s", "training time (min)", 60)] if timed else [])
@@ -233,7 +234,8 @@ def plot_curves(jobs: list[Job], metrics: list[str], out: Path) -> None:
                 points = [(e[key] / unit, e[metric]) for e in job.history if metric in e]
                 if points:
                     values = " ".join(_short(_setting(job.overrides.get(k, ""))) for k in columns)
-                    label = f"{job.path.name}: {values}" if values else job.path.name
+                    name = _relative(job.path, root)
+                    label = f"{name}: {values}" if values else name
                     ax.plot(*zip(*points, strict=True), marker=".", label=label)
             ax.set(xlabel=xlabel, title=metric)
             ax.grid(alpha=0.3)
@@ -283,5 +285,5 @@ def write_report(
         writer.writerows(summary)
     title = ", ".join(str(f) for f in folders)
     (out / "report.md").write_text(f"# {title}\n\n" + markdown(jobs, summary, metrics, root, references))
-    plot_curves(jobs, metrics, out / "curves.png")
+    plot_curves(jobs, metrics, out / "curves.png", root)
     return jobs
