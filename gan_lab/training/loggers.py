@@ -31,12 +31,14 @@ def lightning_lines_in_run_log() -> None:
     the root's file handlers to Lightning's logger, and drops those of earlier jobs of a --multirun.
     """
     lightning = logging.getLogger("pytorch_lightning")
+    if lightning.propagate:  # Lightning found logging set up: its lines reach the root's handlers already
+        return
     files = [h for h in logging.getLogger().handlers if isinstance(h, logging.FileHandler)]
     for handler in [h for h in lightning.handlers if isinstance(h, logging.FileHandler)]:
         if handler not in files:
             lightning.removeHandler(handler)
     for handler in files:
-        if handler not in lightning.handlers and lightning.propagate is False:
+        if handler not in lightning.handlers:
             lightning.addHandler(handler)
 
 
