@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 16: the reference runs of both translation experiments, side by side with one torch thread each,
-# metrics=translation four times over training, every STEPS/4 steps (FID/KID x 100 against the target test images, domain accuracy or
+# metrics=translation every STEPS/4 steps (FID/KID x 100 against the target test images, domain accuracy or
 # attribute flip, cycle L1, PSNR, SSIM), then the three baselines scored by the same metrics on each run's
 # checkpoint. Run again to resume: ckpt_path=last goes on from each run folder's last.ckpt, and the baselines
 # are scored again (they do not depend on the run's weights).
