@@ -8,7 +8,7 @@
 # EVAL_EVERY: 1,000 steps by default, as the recorded anime runs; a short run wants a quarter of its length.
 # Usage: experiments/dcgan_anime/reference.sh dcgan_anime|dcgan_celeba OUT_DIR DATA_ROOT [STEPS] [PRECISION] [EVAL_EVERY]
 #   anime:  experiments/dcgan_anime/reference.sh dcgan_anime runs/ref7 ../shared/data/anime-faces-16k
-#   CelebA: experiments/dcgan_anime/reference.sh dcgan_celeba runs/ref7 ../shared/data/celeba-sample 5000
+#   CelebA: experiments/dcgan_anime/reference.sh dcgan_celeba runs/celeba ../shared/data/celeba-sample 2500 bf16-mixed 625
 set -euo pipefail
 experiment=$1 out=$2 root=$3 steps=${4:-10000} precision=${5:-bf16-mixed} eval_every=${6:-1000}
 mkdir -p "$out"
