@@ -3,10 +3,12 @@
 # drawn on the fly, batch 128, 25,600 samples read by the bundled MNIST classifier) at STEPS steps, one torch
 # thread. ROW is `recipe` (the search's best setting, search.sh; see README.md) or `dcgan` (the protocol's own
 # DCGAN training: non-saturating loss, Adam lr_D 2e-4, lr_G 1e-4, betas (0.5, 0.99), no EMA).
-# Run again to resume (ckpt_path=last: each job folder's last.ckpt).
-# Usage: experiments/pacgan_stacked_recipe/trials.sh half|quarter recipe|dcgan SWEEP_DIR [STEPS] [MNIST_DIR]
+# Run again to resume (ckpt_path=last: each job folder's last.ckpt). Overrides after MNIST_DIR come last, so
+# they replace the ones here (Hydra takes the last value given for a key).
+# Usage: experiments/pacgan_stacked_recipe/trials.sh half|quarter recipe|dcgan SWEEP_DIR [STEPS] [MNIST_DIR] [overrides]
 set -euo pipefail
 size=$1 row=$2 dir=$3 steps=${4:-3000} mnist=${5:-../shared/data/mnist}
+shift $(($# < 5 ? $# : 5))
 case $size in half) width=4 ;; quarter) width=2 ;; *) echo "size: half or quarter" >&2; exit 2 ;; esac
 case $row in
   # search trial 3, the best on both sizes: least squares, lr_G 2.52e-4, lr_D 1.92e-3, betas (0.5, 0.99),
@@ -19,4 +21,4 @@ esac
 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python -m gan_lab --multirun experiment=pacgan_stacked_mnist \
   'seed=range(0,10)' dataset.root="$mnist" system.nets.d_width=$width logger=none train.steps="$steps" \
   eval.every="$steps" samples.every="$steps" checkpoint.every=1000 ckpt_path=last \
-  hydra.sweep.dir="$dir" "${recipe[@]}"
+  hydra.sweep.dir="$dir" "${recipe[@]}" "$@"
