@@ -127,6 +127,20 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, experiment, mnist_idx, fac
         )
 
 
+def test_metrics_json_times_the_whole_run_across_its_sessions(tmp_path):
+    # A run stopped at 20 of 40 steps and resumed twice: the second resume finds it done and does no work.
+    base = ["dataset.num_workers=0", "samples.every=null", "checkpoint.every=20", "eval.every=null"]
+    train([*base, "train.steps=20"], tmp_path / "run")
+    last = tmp_path / "run/checkpoints/last.ckpt"
+    first_session = load(last)["callbacks"]["RunClock"]["seconds"]
+    resumed = train([*base, "train.steps=40", f"ckpt_path={last}"], tmp_path / "run")
+    both_sessions = load(last)["callbacks"]["RunClock"]["seconds"]
+    again = train([*base, "train.steps=40", f"ckpt_path={last}"], tmp_path / "run")
+    assert resumed["wall_time_s"] >= both_sessions > first_session > 0
+    assert again["steps"] == 40 and again["wall_time_s"] >= both_sessions  # not the last process's alone
+    assert again["images_per_sec"] == resumed["images_per_sec"] > 0  # nothing timed in the last session
+
+
 def test_checkpoint_keeps_config_and_fixed_noise(tmp_path):
     train(["train.steps=2", "samples.num=16"], tmp_path / "run")
     checkpoint = load(tmp_path / "run/checkpoints/last.ckpt")

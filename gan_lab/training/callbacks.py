@@ -266,11 +266,37 @@ class DivergenceGuard(Callback):
         raise Diverged(f"the run diverged at step {step}: {', '.join(bad) or 'on another process'}", step)
 
 
+class RunClock(Callback):
+    """The run's wall-clock `seconds` for metrics.json: every session of a resumed run, as of its checkpoints.
+
+    One process's clock would report a few seconds for a run resumed only to find itself done, and a fraction
+    of a run stopped and resumed across sessions. Time after the last checkpoint of a session that crashed is
+    not counted: no checkpoint holds it.
+    """
+
+    def __init__(self) -> None:
+        self.before, self._start = 0.0, time.perf_counter()
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return self.before + time.perf_counter() - self._start
+
+    def state_dict(self) -> dict:
+        return {"seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.before = state_dict["seconds"]
+
+
 class ImagesPerSecond(Callback):
     """Throughput (all processes together): `last`, the latest step's (logged by StepBookkeeping), and the
-    run's `mean` for metrics.json.
+    run's `mean` for metrics.json, over every session of a resumed run (its checkpoints keep the count).
 
-    Timed from one batch end to the next, so data loading counts; the first batch (warm-up) does not.
+    Timed from one batch end to the next, so data loading counts; the first batch of a session (warm-up) does
+    not.
     """
 
     def __init__(self) -> None:
@@ -289,6 +315,12 @@ class ImagesPerSecond(Callback):
     @property
     def mean(self) -> float:
         return self.images / self.seconds if self.seconds else 0.0
+
+    def state_dict(self) -> dict:
+        return {"images": self.images, "seconds": self.seconds}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.images, self.seconds = state_dict["images"], state_dict["seconds"]
 
 
 class StepProgressBar(RichProgressBar):

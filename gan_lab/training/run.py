@@ -4,7 +4,6 @@ import functools
 import json
 import os
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ from gan_lab.training.callbacks import (
     ImagesPerSecond,
     LastCheckpoint,
     ProgressLines,
+    RunClock,
     SampleGrid,
     StepBookkeeping,
     StepProgressBar,
@@ -223,10 +223,10 @@ def run(cfg: DictConfig) -> dict:
 
     steps = cfg.train.steps
     config = OmegaConf.to_container(cfg, resolve=True)
-    throughput = ImagesPerSecond()
+    throughput, clock = ImagesPerSecond(), RunClock()
     # Bookkeeping before the rest: it logs what the step returned (and this step's throughput), and stops
     # the run at its last step.
-    callbacks = [throughput, StepBookkeeping(steps, throughput), StepProgressBar(steps)]
+    callbacks = [clock, throughput, StepBookkeeping(steps, throughput), StepProgressBar(steps)]
     if not sys.stdout.isatty():  # the bar shows only at the end there: lines say how far the run is
         callbacks.append(ProgressLines(steps, throughput))
     # Before every callback that writes a checkpoint: a diverged network is never saved.
@@ -253,7 +253,6 @@ def run(cfg: DictConfig) -> dict:
         f"{steps} steps | out {out}" + (f" | resuming {ckpt}" if ckpt else "")
     )
 
-    start = time.perf_counter()
     try:
         with ddp_job_scope(trainer):
             trainer = fit(trainer, new_trainer, system, datamodule, cfg, out, ckpt)
@@ -271,7 +270,7 @@ def run(cfg: DictConfig) -> dict:
     metrics = {
         "experiment": cfg.experiment_name,
         "steps": system.steps_done,
-        "wall_time_s": round(time.perf_counter() - start, 2),
+        "wall_time_s": round(clock.seconds, 2),  # every session's, not this process's alone
         "images_per_sec": round(throughput.mean, 1),
         "final": results,
     }
