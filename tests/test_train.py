@@ -273,6 +273,17 @@ def test_a_decaying_learning_rate_follows_the_step_and_resumes_exactly(tmp_path)
     assert [lr_factor("linear", s, 4) for s in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.0]
 
 
+def test_a_decay_can_start_after_a_share_of_the_run_at_the_full_rate(tmp_path):
+    # Linear from half of 20 steps: the last update of step 14 runs at 1 - (14 - 10) / 10 of the rate.
+    rates = ["system.optimizers.generator.lr=2e-4", "system.optimizers.discriminator.lr=2e-4"]
+    decay = ["system.lr_decay=linear", "system.lr_decay_steps=20", "system.lr_decay_from=0.5"]
+    train(["dataset.batch_size=8", "samples.every=null", "eval.every=null", "train.steps=15", *decay, *rates],
+          tmp_path)  # fmt: skip
+    states = load(tmp_path / "checkpoints/last.ckpt")["optimizer_states"]
+    lrs = [state["param_groups"][0]["lr"] for state in states]
+    assert lrs == pytest.approx([2e-4 * 0.6] * 2)
+
+
 def test_an_unknown_learning_rate_decay_is_refused_in_one_line(tmp_path):
     with pytest.raises(ConfigError, match="system.lr_decay='step' is unknown: use one of constant, linear"):
         train(["train.steps=2", "system.lr_decay=step"], tmp_path)

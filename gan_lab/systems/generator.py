@@ -34,8 +34,9 @@ class GeneratorSystem(System):
         channels_last: bool = False,
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
+        lr_decay_from: float = 0.0,
     ) -> None:
-        super().__init__(optimizers, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)
+        super().__init__(optimizers, seed, grad_clip, channels_last, lr_decay, lr_decay_steps, lr_decay_from)
         self.generator, self.nz, self.num_classes, self.ema = generator, nz, num_classes, ema
         # A module, so it is saved in checkpoints, moved to the device, and identical on every rank.
         self.generator_ema = ema_copy(self.generator) if ema is not None else None

@@ -49,13 +49,15 @@ class LatentGAN(GeneratorSystem):
         channels_last: bool = False,
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
+        lr_decay_from: float = 0.0,
         joint_batches: bool = False,
     ) -> None:
         if not (isinstance(n_critic, int) and n_critic >= 1):
             raise ConfigError(f"system.n_critic={n_critic} cannot work: use an integer >= 1.")
         built = nets(data_shape=tuple(data_shape), num_classes=num_classes)
         super().__init__(built.generator, built.nz, built.num_classes, optimizers, ema, sample_with_ema,
-                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
+                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps,
+                         lr_decay_from)  # fmt: skip
         self.discriminator = built.discriminator
         self.loss, self.n_critic, self.penalty, self.augment = loss, n_critic, penalty, augment
         self.joint_batches = joint_batches

@@ -49,11 +49,13 @@ class VideoGAN(GeneratorSystem):
         channels_last: bool = False,
         lr_decay: str = "constant",
         lr_decay_steps: int | None = None,
+        lr_decay_from: float = 0.0,
     ) -> None:
         built = nets(data_shape=tuple(data_shape), num_classes=None)  # unconditional: labels are ignored
         optimizers = optimizers_per_network(optimizers, DISCRIMINATORS)
         super().__init__(built.generator, built.nz, 0, optimizers, ema, sample_with_ema,
-                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps)  # fmt: skip
+                         num_samples, seed, grad_clip, channels_last, lr_decay, lr_decay_steps,
+                         lr_decay_from)  # fmt: skip
         self.image_discriminator = built.image_discriminator
         self.video_discriminator = built.video_discriminator
         self.loss, self.penalty, self.augment = loss, penalty, augment
