@@ -1,0 +1,7 @@
+# From the repository root: the fourth search on the ring (levers beyond the length, seed 101, 10,000 steps, R1
+# gamma 1.0), run beside the other mixture's, one torch thread each, then its table with the baseline: the third
+# search's 10,000-step cell of the same gamma (runs/s3/ring/0, from search3_ring/command.sh), which the cells repeat
+# but for their one change.
+experiments/pacgan_mixtures_recipe/search4.sh ring runs/s4
+python -m gan_lab.report runs/s3/ring/0 runs/s4/ring --out experiments/pacgan_mixtures_recipe/search4_ring \
+  --metrics modes_captured high_quality_pct kl_modes
