@@ -270,8 +270,8 @@ class RunClock(Callback):
     """The run's wall-clock `seconds` for metrics.json: every session of a resumed run, as of its checkpoints.
 
     One process's clock would report a few seconds for a run resumed only to find itself done, and a fraction
-    of a run stopped and resumed across sessions. Time after the last checkpoint of a session that crashed is
-    not counted: no checkpoint holds it.
+    of a run stopped and resumed across sessions. Time after the last checkpoint of a session that crashed, or
+    before a rollback to that checkpoint, is not counted: no checkpoint holds it.
     """
 
     def __init__(self) -> None:
