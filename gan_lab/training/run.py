@@ -205,6 +205,16 @@ def fit(
             trainer = new_trainer()
 
 
+def hide_warnings_that_ask_nothing_of_the_user() -> None:
+    """Filter the library warnings that every run would print and no user can act on."""
+    # Every DataModule offers validation data; a GAN has no validation step and that is expected.
+    warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")
+    # Lightning 2.6 builds torch's LeafSpec, deprecated in torch 2.14: Lightning's to change, not the user's.
+    warnings.filterwarnings(
+        "ignore", message=r"`isinstance\(treespec, LeafSpec\)` is deprecated", category=FutureWarning
+    )
+
+
 def run(cfg: DictConfig) -> dict:
     """Train as `cfg` says; return (and write to <run folder>/metrics.json) the final metrics."""
     lightning_lines_in_run_log()
@@ -242,8 +252,7 @@ def run(cfg: DictConfig) -> dict:
     logger = build_logger(cfg)
     new_trainer = functools.partial(build_trainer, cfg, callbacks, logger, out)
     trainer = new_trainer()
-    # Every DataModule offers validation data; a GAN has no validation step and that is expected.
-    warnings.filterwarnings("ignore", message=r".*`val_dataloader` but have no `validation_step`")
+    hide_warnings_that_ask_nothing_of_the_user()
     if logger is not None:
         logger.log_hyperparams(config)
     rank_zero_info(
