@@ -143,3 +143,11 @@ def test_the_curves_name_each_job_as_the_tables_do(sweep, tmp_path, monkeypatch)
     report([str(tmp_path / "runs" / "pack1"), str(tmp_path / "runs" / "pack3"), "--out", str(tmp_path / "r")])
     assert [label.split(":")[0] for label in legends[0]] == ["pack1/0", "pack3/0"]
     assert "| pack1/0 |" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_legend_values_and_step_ticks_stay_readable_at_long_runs():
+    from gan_lab.studies.compare import _short, _step_tick
+
+    values = ("80000", "1.0", "0.0001227", "cosine")
+    assert [_short(v) for v in values] == ["80000", "1", "0.0001227", "cosine"]
+    assert [_step_tick(s) for s in (0, 500, 40000, 2500)] == ["0", "500", "40k", "2.5k"]

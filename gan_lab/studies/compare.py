@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt  # noqa: E402
 import yaml  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from gan_lab.errors import GanLabError  # noqa: E402
 from gan_lab.training.sweep import final_evaluation  # noqa: E402
@@ -210,11 +211,18 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _short(value: str) -> str:
-    """An override's value for a legend: numbers to 4 significant digits."""
+    """An override's value for a legend: whole numbers in full (80000, not 8e+04), others to 4 significant
+    digits."""
     try:
-        return f"{float(value):.4g}"
+        number = float(value)
     except ValueError:
         return value
+    return str(int(number)) if number.is_integer() else f"{number:.4g}"
+
+
+def _step_tick(step: float, _position: int | None = None) -> str:
+    """A step axis's tick label in thousands (40k): full numbers run into each other past 10,000 steps."""
+    return f"{step / 1000:g}k" if step >= 1000 else f"{step:g}"
 
 
 def plot_curves(jobs: list[Job], metrics: list[str], out: Path, root: Path) -> None:
@@ -238,6 +246,8 @@ def plot_curves(jobs: list[Job], metrics: list[str], out: Path, root: Path) -> N
                     label = f"{name}: {values}" if values else name
                     ax.plot(*zip(*points, strict=True), marker=".", label=label)
             ax.set(xlabel=xlabel, title=metric)
+            if key == "step":
+                ax.xaxis.set_major_formatter(FuncFormatter(_step_tick))
             ax.grid(alpha=0.3)
     if shown and len(jobs) <= 30:
         handles, labels = axes[0][0].get_legend_handles_labels()
